@@ -1,0 +1,86 @@
+"""Measure both CNNs against the noisy input and the ceiling, on whichever recordings are in use.
+
+    python benchmarks/bench_models.py [--audio-dir audio] [--epochs 40]
+
+For each model: train on the whole training pair (as the notebook does) and score the training
+signal and every test clip with a clean reference; then train a fresh copy on the first 80 % of
+the pair and score the unseen last 20 %. Prints SNRs by equation (1), each model's share of the
+ceiling's gain over the noisy input, the training time and the denoising speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import dsp_helpers as dsp  # noqa: E402
+import models_tf  # noqa: E402
+
+BUILDERS = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d}
+
+
+def score(estimates: dict[str, "np.ndarray"], references: dict[str, "np.ndarray"]) -> dict:
+    return {name: dsp.snr_db(references[name], estimate) for name, estimate in estimates.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--audio-dir", default="audio")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--models", nargs="+", default=list(BUILDERS), choices=list(BUILDERS))
+    args = parser.parse_args()
+
+    recordings = dsp.find_recordings(args.audio_dir)
+    print(recordings.describe())
+    clean = dsp.load_audio(recordings.train_clean)
+    dirty = dsp.load_audio(recordings.train_dirty)
+    split = models_tf.hop_aligned_split(len(clean), 0.2)
+    references = {"train": clean, "last 20%": clean[split:]}
+    noisy = {"train": dirty, "last 20%": dirty[split:]}
+    for name, clip in recordings.tests.items():
+        if clip.clean is not None:
+            references[name] = dsp.load_audio(clip.clean)
+            noisy[name] = dsp.load_audio(clip.noisy)
+
+    rows = {"noisy": score(noisy, references),
+            "ceiling": score({k: dsp.oracle_reconstruction(references[k], noisy[k])
+                              for k in noisy}, references)}
+    extras = {}
+    for name in args.models:
+        model = BUILDERS[name]()
+        run = models_tf.train_denoiser(model, clean, dirty, epochs=args.epochs)
+        start = time.perf_counter()
+        estimates = {k: models_tf.denoise_waveform(model, v) for k, v in noisy.items()
+                     if k != "last 20%"}
+        speed = sum(len(v) for k, v in noisy.items() if k != "last 20%") / dsp.SAMPLE_RATE
+        speed /= time.perf_counter() - start
+        held_out_model = BUILDERS[name]()
+        held_out_run = models_tf.train_denoiser(held_out_model, clean[:split], dirty[:split],
+                                                epochs=args.epochs)
+        estimates["last 20%"] = models_tf.denoise_waveform(held_out_model, noisy["last 20%"])
+        rows[name] = score(estimates, references)
+        extras[name] = (model.count_params(), run, held_out_run, speed)
+
+    columns = list(references)
+    print("\nSNR by equation (1), dB  [share of the ceiling's gain over the noisy input]")
+    print(f"{'':10s}" + "".join(f"{c:>20s}" for c in columns))
+    for row, values in rows.items():
+        cells = []
+        for c in columns:
+            gain = rows["ceiling"][c] - rows["noisy"][c]
+            share = (values[c] - rows["noisy"][c]) / gain
+            cells.append(f"{values[c]:8.2f} [{share:6.1%}]" if row not in ("noisy", "ceiling")
+                         else f"{values[c]:8.2f}         ")
+        print(f"{row:10s}" + "".join(f"{cell:>20s}" for cell in cells))
+    print()
+    for name, (params, run, held_out_run, speed) in extras.items():
+        print(f"{name}: {params:,} parameters; full pair: {run.summary()}; "
+              f"80% split: {held_out_run.summary()}; denoising {speed:.0f}x real time")
+
+
+if __name__ == "__main__":
+    main()

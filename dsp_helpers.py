@@ -1,0 +1,338 @@
+"""Audio, STFT and evaluation helpers for the speech-denoising homework.
+
+Everything here follows the handout (``homework2.md``): 16 kHz mono audio, an STFT with
+``n_fft=1024``, ``hop_length=512`` and a Hann window, magnitudes transposed so that each row is
+one spectrum of 513 bins, and the SNR of equation (1).
+
+Shapes use ``samples`` for time-domain signals and ``(frames, 513)`` for spectrograms.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import librosa
+import librosa.display
+import matplotlib.pyplot as plt
+import numpy as np
+import soundfile as sf
+
+SAMPLE_RATE = 16_000
+N_FFT = 1024
+HOP_LENGTH = 512
+N_BINS = N_FFT // 2 + 1  # 513
+WINDOW_FRAMES = 20
+SILENCE_MAGNITUDE = 1e-4
+FIGURES_DIR = Path("figures")
+
+COURSE_TRAIN_FILES = ("train_clean_male.wav", "train_dirty_male.wav")
+COURSE_TEST_FILES = ("test_x_01.wav", "test_x_02.wav")
+
+
+class AudioFileError(ValueError):
+    """A recording cannot be used; the message is one line naming the file and the problem."""
+
+
+class RecordingSetError(ValueError):
+    """The folder of recordings is incomplete; the message lists what is missing."""
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and writing audio
+# --------------------------------------------------------------------------------------------
+
+def load_audio(path, sample_rate: int = SAMPLE_RATE, verbose: bool = True) -> np.ndarray:
+    """Read an audio file as a mono float32 signal at ``sample_rate`` Hz.
+
+    Multi-channel files are averaged to mono; other sample rates are resampled (with a printed
+    notice when ``verbose``). Returns an array of shape ``(samples,)`` with values in [-1, 1]
+    for PCM input.
+
+    Raises :class:`AudioFileError` with a one-line message naming the file when it is missing,
+    empty, not audio, has no samples, or holds NaN/inf samples.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioFileError(f"{path}: file not found")
+    if path.is_dir():
+        raise AudioFileError(f"{path}: is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioFileError(f"{path}: file is empty (0 bytes)")
+    try:
+        signal, file_rate = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as error:
+        reason = str(error).splitlines()[-1] if str(error) else type(error).__name__
+        raise AudioFileError(f"{path}: not a readable audio file ({reason})") from None
+    if signal.shape[0] == 0:
+        raise AudioFileError(f"{path}: holds no audio samples")
+    if not np.all(np.isfinite(signal)):
+        raise AudioFileError(f"{path}: contains NaN or infinite samples")
+    mono = signal.mean(axis=1) if signal.shape[1] > 1 else signal[:, 0]
+    if signal.shape[1] > 1 and verbose:
+        print(f"note: {path.name}: mixed {signal.shape[1]} channels down to mono")
+    if file_rate != sample_rate:
+        if verbose:
+            print(f"note: {path.name}: resampled from {file_rate} Hz to {sample_rate} Hz")
+        mono = librosa.resample(mono, orig_sr=file_rate, target_sr=sample_rate)
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def save_audio(path, signal: np.ndarray, sample_rate: int = SAMPLE_RATE,
+               overwrite: bool = False) -> Path:
+    """Write a ``(samples,)`` float signal as 16-bit PCM WAV, clipping to [-1, 1].
+
+    Refuses to replace an existing file unless ``overwrite`` is true.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: already exists (pass overwrite=True to replace it)")
+    signal = np.asarray(signal, dtype=np.float32)
+    if signal.ndim != 1 or not np.all(np.isfinite(signal)):
+        raise ValueError(f"{path}: expected a finite 1-D signal, got shape {signal.shape}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, np.clip(signal, -1.0, 1.0), sample_rate, subtype="PCM_16")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the recordings: the course files when a user supplies them, else the stand-in set
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class NoisyClip:
+    """A noisy test recording and, when one exists, its clean reference."""
+
+    noisy: Path
+    clean: Path | None = None
+
+
+@dataclass
+class Recordings:
+    """The files one run uses: a training pair and the test clips, keyed by name (``test_01``)."""
+
+    source: str  # "course" or "standin"
+    directory: Path
+    train_clean: Path
+    train_dirty: Path
+    tests: dict[str, NoisyClip] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """A short banner naming the set in use and its files."""
+        if self.source == "course":
+            head = f"Using the course recordings found in {self.directory}/."
+        else:
+            head = (f"Using the shipped stand-in recordings in {self.directory}/ "
+                    f"(put the course files {', '.join(COURSE_TRAIN_FILES + COURSE_TEST_FILES)} "
+                    f"into {self.directory.parent}/ to use them instead).")
+        lines = [head, f"  training pair: {self.train_clean.name}, {self.train_dirty.name}"]
+        for name, clip in self.tests.items():
+            reference = clip.clean.name if clip.clean else "no clean reference"
+            lines.append(f"  {name}: {clip.noisy.name} ({reference})")
+        return "\n".join(lines)
+
+
+def _test_clips(directory: Path) -> dict[str, NoisyClip]:
+    """Pair every ``test_x_NN.wav`` in ``directory`` with ``test_s_NN.wav`` when present."""
+    clips = {}
+    for noisy in sorted(directory.glob("test_x_*.wav")):
+        suffix = noisy.stem[len("test_x_"):]
+        clean = directory / f"test_s_{suffix}.wav"
+        clips[f"test_{suffix}"] = NoisyClip(noisy, clean if clean.exists() else None)
+    return clips
+
+
+def find_recordings(audio_dir="audio") -> Recordings:
+    """Locate the recordings: the course files in ``audio_dir`` if present, else the stand-in set.
+
+    The course set is used when all of ``train_clean_male.wav``, ``train_dirty_male.wav``,
+    ``test_x_01.wav`` and ``test_x_02.wav`` are in ``audio_dir`` (any ``test_s_NN.wav`` clean
+    references found there are used too). If only some of them are there, a
+    :class:`RecordingSetError` lists the missing ones. With none of them, the stand-in set in
+    ``audio_dir/standin`` is used.
+    """
+    audio_dir = Path(audio_dir)
+    required = COURSE_TRAIN_FILES + COURSE_TEST_FILES
+    present = [name for name in required if (audio_dir / name).exists()]
+    if present:
+        missing = [name for name in required if name not in present]
+        if missing:
+            raise RecordingSetError(
+                f"{audio_dir}: incomplete course recordings, missing {', '.join(missing)} "
+                f"(add them, or remove {', '.join(present)} to use the stand-in set)")
+        directory, source = audio_dir, "course"
+    else:
+        directory, source = audio_dir / "standin", "standin"
+        absent = [name for name in required if not (directory / name).exists()]
+        if absent:
+            raise RecordingSetError(f"{directory}: stand-in set is missing {', '.join(absent)}")
+    return Recordings(source, directory, directory / COURSE_TRAIN_FILES[0],
+                      directory / COURSE_TRAIN_FILES[1], _test_clips(directory))
+
+
+# --------------------------------------------------------------------------------------------
+# STFT, framing and reconstruction
+# --------------------------------------------------------------------------------------------
+
+def stft_frames(signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Magnitude and phase of the handout's STFT, one spectrum per row.
+
+    ``signal``: ``(samples,)``. Returns ``magnitude`` ``(frames, 513)`` float32 and
+    ``phase`` ``(frames, 513)`` complex64 of unit modulus, with ``frames = 1 + samples // 512``
+    (librosa centres the frames).
+    """
+    signal = np.asarray(signal, dtype=np.float32)
+    if signal.ndim != 1:
+        raise ValueError(f"expected a 1-D signal, got shape {signal.shape}")
+    spectrum = librosa.stft(signal, n_fft=N_FFT, hop_length=HOP_LENGTH, window="hann").T
+    magnitude = np.abs(spectrum)
+    phase = np.exp(1j * np.angle(spectrum)).astype(np.complex64)
+    return magnitude.astype(np.float32), phase
+
+
+def silence_frames(count: int, seed: int = 0, level: float = SILENCE_MAGNITUDE) -> np.ndarray:
+    """``count`` "silent" spectra of small random magnitudes in [0, level): ``(count, 513)``."""
+    return np.random.default_rng(seed).uniform(0.0, level, (count, N_BINS)).astype(np.float32)
+
+
+def frame_windows(magnitude: np.ndarray, window: int = WINDOW_FRAMES, pad: bool = True,
+                  seed: int = 0) -> np.ndarray:
+    """Images of ``window`` consecutive spectra for the 2D CNN, equations (2) and (3).
+
+    ``magnitude``: ``(frames, 513)``. Window ``t`` holds frames ``t .. t + window - 1`` and is
+    paired with the clean spectrum of its last frame. With ``pad`` (the handout's recommended
+    option) ``window - 1`` silent frames (:func:`silence_frames`, seeded) are prepended, giving
+    ``(frames, window, 513)``: one image per frame. Without it the result is
+    ``(frames - window + 1, window, 513)``. The result is a read-only strided view, no copy.
+    """
+    magnitude = np.asarray(magnitude, dtype=np.float32)
+    if magnitude.ndim != 2:
+        raise ValueError(f"expected (frames, bins) magnitudes, got shape {magnitude.shape}")
+    if pad:
+        magnitude = np.concatenate([silence_frames(window - 1, seed), magnitude])
+    if magnitude.shape[0] < window:
+        raise ValueError(f"need at least {window} frames for one window, got {magnitude.shape[0]}")
+    windows = np.lib.stride_tricks.sliding_window_view(magnitude, window, axis=0)
+    return np.moveaxis(windows, -1, 1)  # (images, bins, window) -> (images, window, bins)
+
+
+def reconstruct(magnitude: np.ndarray, phase: np.ndarray, length: int) -> np.ndarray:
+    """Inverse STFT of ``magnitude * phase`` (both ``(frames, 513)``) to ``(length,)`` samples.
+
+    ``length`` is the original signal's length; without it librosa returns only the samples that
+    whole frames cover.
+    """
+    if magnitude.shape != phase.shape:
+        raise ValueError(f"magnitude {magnitude.shape} and phase {phase.shape} differ in shape")
+    spectrum = (np.asarray(magnitude) * np.asarray(phase)).T
+    signal = librosa.istft(spectrum, n_fft=N_FFT, hop_length=HOP_LENGTH, window="hann",
+                           length=length)
+    return signal.astype(np.float32)
+
+
+def oracle_reconstruction(clean: np.ndarray, noisy: np.ndarray) -> np.ndarray:
+    """The ceiling of any magnitude-only method: clean magnitude put back with the noisy phase."""
+    clean_magnitude, _ = stft_frames(clean)
+    _, noisy_phase = stft_frames(noisy)
+    return reconstruct(clean_magnitude, noisy_phase, len(noisy))
+
+
+# --------------------------------------------------------------------------------------------
+# Quality
+# --------------------------------------------------------------------------------------------
+
+def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Equation (1): ``10 log10( sum s(t)^2 / sum (s(t) - s_hat(t))^2 )`` in dB.
+
+    Both signals are ``(samples,)`` of equal length. A perfect estimate gives ``inf``; a silent
+    reference with any error gives ``-inf`` (never NaN).
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    estimate = np.asarray(estimate, dtype=np.float64)
+    if reference.shape != estimate.shape:
+        raise ValueError(f"SNR needs signals of equal length, got {reference.shape} "
+                         f"(reference) and {estimate.shape} (estimate)")
+    signal_energy = float(np.sum(reference ** 2))
+    error_energy = float(np.sum((reference - estimate) ** 2))
+    if error_energy == 0.0:
+        return math.inf
+    if signal_energy == 0.0:
+        return -math.inf
+    return 10.0 * math.log10(signal_energy / error_energy)
+
+
+# --------------------------------------------------------------------------------------------
+# Figures and listening
+# --------------------------------------------------------------------------------------------
+
+def _show_and_save(figure, filename: str | None) -> Path | None:
+    """Save ``figure`` as ``figures/<filename>`` (if a name is given), then show it inline."""
+    path = None
+    if filename:
+        FIGURES_DIR.mkdir(exist_ok=True)
+        path = FIGURES_DIR / filename
+        figure.savefig(path, dpi=110, bbox_inches="tight")
+    plt.show()
+    return path
+
+
+def plot_spectrograms(signals: dict[str, np.ndarray], filename: str | None = None,
+                      title: str | None = None, sample_rate: int = SAMPLE_RATE):
+    """Log-magnitude spectrograms (dB re the loudest bin of all) of named ``(samples,)`` signals,
+    stacked in one column on a shared colour scale; shown inline and saved as a PNG."""
+    spectra = {name: librosa.amplitude_to_db(stft_frames(signal)[0].T, ref=1.0)
+               for name, signal in signals.items()}
+    top = max(spectrum.max() for spectrum in spectra.values())
+    figure, axes = plt.subplots(len(spectra), 1, figsize=(10, 2.4 * len(spectra)),
+                                sharex=True, squeeze=False)
+    for axis, (name, spectrum) in zip(axes[:, 0], spectra.items()):
+        image = librosa.display.specshow(spectrum, sr=sample_rate, hop_length=HOP_LENGTH,
+                                         x_axis="time", y_axis="hz", ax=axis,
+                                         vmin=top - 80, vmax=top, cmap="magma")
+        axis.set_title(name, fontsize=10)
+        axis.label_outer()
+    figure.colorbar(image, ax=axes[:, 0].tolist(), format="%+.0f dB", pad=0.01)
+    if title:
+        figure.suptitle(title)
+    return _show_and_save(figure, filename)
+
+
+def plot_waveforms(signals: dict[str, np.ndarray], filename: str | None = None,
+                   title: str | None = None, sample_rate: int = SAMPLE_RATE):
+    """Waveforms of named ``(samples,)`` signals on one time axis; shown inline and saved."""
+    figure, axes = plt.subplots(len(signals), 1, figsize=(10, 1.6 * len(signals)),
+                                sharex=True, sharey=True, squeeze=False)
+    for axis, (name, signal) in zip(axes[:, 0], signals.items()):
+        librosa.display.waveshow(np.asarray(signal, dtype=np.float32), sr=sample_rate,
+                                 ax=axis, color="tab:blue")
+        axis.set_title(name, fontsize=10)
+        axis.label_outer()
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return _show_and_save(figure, filename)
+
+
+def excerpt(signal: np.ndarray, seconds: float, start_seconds: float = 0.0,
+            sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """At most ``seconds`` of ``signal`` starting at ``start_seconds``: ``(samples,)``."""
+    start = int(round(start_seconds * sample_rate))
+    return signal[start:start + int(round(seconds * sample_rate))]
+
+
+def audio_players(signals: dict[str, np.ndarray], sample_rate: int = SAMPLE_RATE):
+    """One row of labelled audio players for named ``(samples,)`` signals, for a notebook.
+
+    The audio is embedded as WAV data, so it plays in the saved notebook without running it.
+    Each clip is peak-normalised for listening; compare levels with the SNR figures instead.
+    """
+    from IPython.display import HTML, Audio
+
+    cells = []
+    for name, signal in signals.items():
+        player = Audio(np.asarray(signal, dtype=np.float32), rate=sample_rate)._repr_html_()
+        cells.append(f"<td style='text-align:center;padding:4px'><b>{html.escape(name)}</b>"
+                     f"<br>{player}</td>")
+    return HTML(f"<table><tr>{''.join(cells)}</tr></table>")

@@ -1,0 +1,369 @@
+"""Keras 1D and 2D CNN denoisers in the STFT magnitude domain, their training and their use.
+
+Both networks map noisy magnitude spectra to the clean magnitude of one frame, ``(B, 513)``:
+
+* :func:`build_cnn1d` (Problem 1) sees one noisy spectrum, ``(513, 1)`` in Keras'
+  channels-last layout (the handout's ``[B x 1 x 1 x 513]`` without the height axis).
+* :func:`build_cnn2d` (Problem 2) sees an image of the 20 latest spectra, ``(20, 513, 1)``
+  (the handout's ``[B x 1 x 20 x 513]``), and estimates the clean spectrum of the last one.
+
+Each network compresses its input with a logarithm, standardises every frequency bin, runs
+valid (unpadded) strided convolutions, flattens, and ends in ``Dense(513)`` with a sigmoid: a
+gain between 0 and 1 for every bin, which multiplies the current noisy spectrum. The product
+is the network's output, the clean magnitude estimate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import dsp_helpers as dsp
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send the process's native stderr (file descriptor 2) to /dev/null for a moment.
+
+    TensorFlow's C++ core prints start-up lines (CUDA probing, oneDNN notices) before its log
+    level can be set, so ``TF_CPP_MIN_LOG_LEVEL`` alone does not keep them out of a notebook.
+    """
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+with _native_stderr_silenced():
+    import keras
+    import tensorflow as tf
+
+tf.get_logger().setLevel("ERROR")
+
+INPUT_EPSILON = 1e-3  # added to magnitudes before the logarithm (about -60 dB re 1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Layers and dimension arithmetic
+# --------------------------------------------------------------------------------------------
+
+@keras.saving.register_keras_serializable(package="denoising")
+class LogMagnitude(keras.layers.Layer):
+    """``log(magnitude + epsilon)``: compresses the spectra's dynamic range; shape unchanged."""
+
+    def __init__(self, epsilon: float = INPUT_EPSILON, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def call(self, magnitude):
+        return keras.ops.log(magnitude + self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@dataclass(frozen=True)
+class ConvBlock:
+    """One valid convolution (``filters`` kernels of size ``kernel``, step ``stride``), with a
+    ReLU, optionally followed by a max-pooling of size and step ``pool``.
+
+    Sizes are ints for the 1D network (along frequency) and ``(frames, bins)`` pairs for the 2D
+    network.
+    """
+
+    filters: int
+    kernel: int | tuple[int, int]
+    stride: int | tuple[int, int] = 1
+    pool: int | tuple[int, int] = 1
+
+
+def valid_output_length(length: int, size: int, stride: int = 1) -> int:
+    """Length after a valid convolution or pooling: ``floor((length - size) / stride) + 1``.
+
+    With ``stride = 1`` this is the handout's ``513 - D + 1``.
+    """
+    if size > length:
+        raise ValueError(f"a window of {size} does not fit in a length of {length}")
+    return (length - size) // stride + 1
+
+
+def _as_tuple(value, dims: int) -> tuple[int, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * dims
+
+
+def dimension_table(input_shape: tuple[int, ...], blocks: list[ConvBlock]) -> list[dict]:
+    """The feature-map shape after every layer, by the handout's arithmetic.
+
+    ``input_shape`` is the spatial shape, ``(513,)`` or ``(20, 513)``. Returns one dict per layer
+    with ``layer``, ``kernel``, ``stride`` and ``shape`` (spatial dims plus channels), ending with
+    the flattened size and the ``Dense(513)`` output.
+    """
+    dims = len(input_shape)
+    shape = tuple(input_shape)
+    rows = [{"layer": "input", "kernel": "", "stride": "", "shape": shape + (1,)}]
+    for index, block in enumerate(blocks, start=1):
+        kernel, stride = _as_tuple(block.kernel, dims), _as_tuple(block.stride, dims)
+        shape = tuple(valid_output_length(n, k, s) for n, k, s in zip(shape, kernel, stride))
+        rows.append({"layer": f"conv{index}", "kernel": kernel, "stride": stride,
+                     "shape": shape + (block.filters,)})
+        pool = _as_tuple(block.pool, dims)
+        if any(p > 1 for p in pool):
+            shape = tuple(valid_output_length(n, p, p) for n, p in zip(shape, pool))
+            rows.append({"layer": f"pool{index}", "kernel": pool, "stride": pool,
+                         "shape": shape + (block.filters,)})
+    flat = math.prod(shape) * blocks[-1].filters
+    rows.append({"layer": "flatten", "kernel": "", "stride": "", "shape": (flat,)})
+    rows.append({"layer": "dense (gain)", "kernel": "", "stride": "", "shape": (dsp.N_BINS,)})
+    return rows
+
+
+def format_dimension_table(rows: list[dict]) -> str:
+    """:func:`dimension_table` as a Markdown table, for display in the notebook."""
+    def cell(value):
+        return " × ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+    lines = ["| layer | kernel | stride | output shape |", "|---|---|---|---|"]
+    lines += [f"| {r['layer']} | {cell(r['kernel'])} | {cell(r['stride'])} | {cell(r['shape'])} |"
+              for r in rows]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# The two networks
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_CNN1D_BLOCKS = (ConvBlock(16, 9, 2), ConvBlock(32, 7, 2), ConvBlock(32, 5, 2))
+DEFAULT_CNN2D_BLOCKS = (ConvBlock(16, (5, 7), (2, 3)), ConvBlock(32, (3, 5), (2, 2)),
+                        ConvBlock(32, (3, 3), (1, 2)))
+
+
+def _build_denoiser(input_shape: tuple[int, ...], blocks, name: str,
+                    gain_limit: float) -> keras.Model:
+    """Shared body of both networks: log → per-bin standardisation → conv blocks → flatten →
+    ``Dense(513, sigmoid)`` gain × current noisy frame."""
+    blocks = list(blocks)
+    dims = len(input_shape)
+    conv = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}[dims]
+    pool = {1: keras.layers.MaxPooling1D, 2: keras.layers.MaxPooling2D}[dims]
+    noisy = keras.Input(shape=tuple(input_shape) + (1,), name="noisy_magnitude")
+    features = LogMagnitude(name="log_magnitude")(noisy)
+    features = keras.layers.Normalization(axis=dims, name="standardise_bins")(features)
+    for index, block in enumerate(blocks, start=1):
+        features = conv(block.filters, block.kernel, strides=block.stride, padding="valid",
+                        activation="relu", name=f"conv{index}")(features)
+        if any(p > 1 for p in _as_tuple(block.pool, dims)):
+            features = pool(block.pool, padding="valid", name=f"pool{index}")(features)
+    features = keras.layers.Flatten(name="flatten")(features)
+    gain = keras.layers.Dense(dsp.N_BINS, activation="sigmoid", name="dense_gain")(features)
+    if gain_limit != 1.0:
+        gain = keras.layers.Rescaling(gain_limit, name="gain_limit")(gain)
+    if dims == 2:  # keep only the last (current) frame of the image
+        current = keras.layers.Cropping2D(((input_shape[0] - 1, 0), (0, 0)),
+                                          name="current_frame")(noisy)
+    else:
+        current = noisy
+    current = keras.layers.Reshape((dsp.N_BINS,), name="current_spectrum")(current)
+    clean_estimate = keras.layers.Multiply(name="clean_magnitude")([gain, current])
+    model = keras.Model(noisy, clean_estimate, name=name)
+    _check_dimensions(model, input_shape, blocks)
+    return model
+
+
+def _check_dimensions(model: keras.Model, input_shape, blocks) -> None:
+    """Sanity check: Keras' layer shapes equal the handout's arithmetic."""
+    for row in dimension_table(input_shape, blocks)[1:-1]:
+        keras_shape = tuple(model.get_layer(row["layer"]).output.shape[1:])
+        if keras_shape != row["shape"]:
+            raise AssertionError(f"{row['layer']}: Keras gives {keras_shape}, "
+                                 f"arithmetic gives {row['shape']}")
+
+
+def build_cnn1d(blocks=DEFAULT_CNN1D_BLOCKS, gain_limit: float = 2.0) -> keras.Model:
+    """The 1D CNN of Problem 1: input ``(513, 1)``, output the clean magnitude ``(B, 513)``.
+
+    ``blocks`` lists the convolutions along frequency (kernel size D, K kernels, stride, pool).
+    """
+    return _build_denoiser((dsp.N_BINS,), blocks, "cnn1d", gain_limit)
+
+
+def build_cnn2d(blocks=DEFAULT_CNN2D_BLOCKS, window: int = dsp.WINDOW_FRAMES,
+                gain_limit: float = 2.0) -> keras.Model:
+    """The 2D CNN of Problem 2: input ``(window, 513, 1)`` (the ``window`` latest noisy spectra),
+    output the clean magnitude of the last frame ``(B, 513)``."""
+    return _build_denoiser((window, dsp.N_BINS), blocks, "cnn2d", gain_limit)
+
+
+def context_frames(model: keras.Model) -> int:
+    """How many consecutive frames one input of ``model`` holds: 1 (1D CNN) or 20 (2D CNN)."""
+    shape = model.input_shape
+    return 1 if len(shape) == 3 else shape[1]
+
+
+def as_model_input(windows: np.ndarray, frames: int) -> np.ndarray:
+    """Windows ``(B, frames, 513)`` as the model's input: ``(B, 513, 1)`` for one frame,
+    ``(B, frames, 513, 1)`` otherwise."""
+    if frames == 1:
+        return windows.reshape(len(windows), dsp.N_BINS, 1)
+    return windows[..., np.newaxis]
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+class RemixedBatches(keras.utils.PyDataset):
+    """Shuffled minibatches of ``(noisy input, clean spectrum)`` drawn from one training pair.
+
+    Inputs are :func:`as_model_input` windows of ``frames`` consecutive noisy spectra (with
+    ``frames - 1`` silent frames prepended), targets the clean spectrum of each window's last
+    frame, ``(B, 513)``. Epoch 0 uses the recorded mixture ``clean + noise``. With ``augment``,
+    every later epoch re-mixes the clean speech with the noise circularly shifted by a random
+    offset, scaled by a random gain of ±``noise_gain_db``, and the whole mixture (and target)
+    by ±``level_db``: new noise placements over the same speech, at varied levels.
+    """
+
+    def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, batch_size: int,
+                 augment: bool, seed: int, noise_gain_db: float = 3.0, level_db: float = 6.0):
+        super().__init__()
+        self.clean, self.noise, self.frames = clean, noise, frames
+        self.batch_size, self.augment = batch_size, augment
+        self.noise_gain_db, self.level_db = noise_gain_db, level_db
+        self.rng = np.random.default_rng(seed)
+        self.clean_magnitude, _ = dsp.stft_frames(clean)
+        self.count = len(self.clean_magnitude)
+        self._mix(shift=0, noise_gain=1.0, level=1.0)
+
+    def _mix(self, shift: int, noise_gain: float, level: float) -> None:
+        noisy = level * (self.clean + noise_gain * np.roll(self.noise, shift))
+        noisy_magnitude, _ = dsp.stft_frames(noisy)
+        silence = dsp.silence_frames(self.frames - 1, seed=int(self.rng.integers(2**31)))
+        self.padded_input = np.concatenate([silence, noisy_magnitude])
+        self.target = level * self.clean_magnitude
+        self.order = self.rng.permutation(self.count)
+
+    def on_epoch_end(self):
+        if self.augment:
+            decibels = self.rng.uniform(-1.0, 1.0, 2) * (self.noise_gain_db, self.level_db)
+            self._mix(shift=int(self.rng.integers(len(self.noise))),
+                      noise_gain=10 ** (decibels[0] / 20), level=10 ** (decibels[1] / 20))
+        else:
+            self.order = self.rng.permutation(self.count)
+
+    def __len__(self):
+        return math.ceil(self.count / self.batch_size)
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        windows = self.padded_input[rows[:, np.newaxis] + np.arange(self.frames)]
+        return as_model_input(windows, self.frames), self.target[rows]
+
+
+@dataclass
+class TrainingRun:
+    """What :func:`train_denoiser` measured: per-epoch ``history`` (``loss``, ``val_loss``,
+    ``learning_rate``), wall-clock ``seconds``, epochs run and the epoch whose weights were kept."""
+
+    history: dict[str, list[float]]
+    seconds: float
+    epochs: int
+    best_epoch: int
+
+    def summary(self) -> str:
+        best = self.history["val_loss"][self.best_epoch - 1]
+        return (f"{self.epochs} epochs in {self.seconds:.1f} s; kept epoch {self.best_epoch} "
+                f"(validation loss {best:.4g})")
+
+
+def hop_aligned_split(length: int, held_out_fraction: float) -> int:
+    """Sample index that leaves the last ``held_out_fraction`` of a signal out, on a hop boundary."""
+    if not 0.0 < held_out_fraction < 1.0:
+        raise ValueError(f"held_out_fraction must be in (0, 1), got {held_out_fraction}")
+    return int(length * (1.0 - held_out_fraction)) // dsp.HOP_LENGTH * dsp.HOP_LENGTH
+
+
+def _adapt_standardisation(model: keras.Model, noisy_magnitude: np.ndarray) -> None:
+    """Fit the model's per-bin standardisation to the log of the noisy training spectra."""
+    log_spectra = model.get_layer("log_magnitude")(noisy_magnitude).numpy()
+    shape = (-1, dsp.N_BINS, 1) if context_frames(model) == 1 else (-1, 1, dsp.N_BINS, 1)
+    model.get_layer("standardise_bins").adapt(log_spectra.reshape(shape))
+
+
+def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
+                   epochs: int = 40, batch_size: int = 64, learning_rate: float = 2e-3,
+                   validation_fraction: float = 0.1, augment: bool = True, patience: int = 6,
+                   seed: int = 0) -> TrainingRun:
+    """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
+
+    The last ``validation_fraction`` of the pair (a contiguous tail, so no neighbouring frames
+    leak) is held out for validation; the rest trains with mean squared error on magnitudes,
+    Adam, a learning rate halved when the validation loss stalls for 2 epochs, and early
+    stopping after ``patience`` epochs without improvement, restoring the best weights. Seeded:
+    a rerun on one machine gives the same numbers.
+    """
+    clean = np.asarray(clean, dtype=np.float32)
+    dirty = np.asarray(dirty, dtype=np.float32)
+    if clean.shape != dirty.shape or clean.ndim != 1:
+        raise ValueError(f"training pair must be two 1-D signals of equal length, got "
+                         f"{clean.shape} and {dirty.shape}")
+    keras.utils.set_random_seed(seed)
+    frames = context_frames(model)
+    split = hop_aligned_split(len(clean), validation_fraction)
+    batches = RemixedBatches(clean[:split], dirty[:split] - clean[:split], frames, batch_size,
+                             augment, seed)
+    validation_input = as_model_input(
+        dsp.frame_windows(dsp.stft_frames(dirty[split:])[0], frames, pad=frames > 1), frames)
+    validation_target = dsp.stft_frames(clean[split:])[0]
+    _adapt_standardisation(model, batches.padded_input[frames - 1:])
+
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+    callbacks = [
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                      restore_best_weights=True),
+    ]
+    start = time.perf_counter()
+    history = model.fit(batches, validation_data=(validation_input, validation_target),
+                        epochs=epochs, callbacks=callbacks, verbose=0)
+    seconds = time.perf_counter() - start
+    record = {key: [float(v) for v in values] for key, values in history.history.items()}
+    best_epoch = int(np.argmin(record["val_loss"])) + 1
+    return TrainingRun(record, seconds, len(record["loss"]), best_epoch)
+
+
+# --------------------------------------------------------------------------------------------
+# Denoising
+# --------------------------------------------------------------------------------------------
+
+def denoise_magnitude(model: keras.Model, noisy_magnitude: np.ndarray,
+                      chunk_frames: int = 1024) -> np.ndarray:
+    """Clean magnitude estimate ``(frames, 513)`` for noisy spectra ``(frames, 513)``.
+
+    Works through the frames ``chunk_frames`` at a time, so only one chunk of model inputs
+    (at most ``chunk_frames x 20 x 513`` floats for the 2D CNN) exists at once.
+    """
+    frames = context_frames(model)
+    windows = dsp.frame_windows(noisy_magnitude, frames, pad=frames > 1)  # a view, no copy
+    estimate = np.empty(noisy_magnitude.shape, dtype=np.float32)
+    for start in range(0, len(windows), chunk_frames):
+        chunk = as_model_input(windows[start:start + chunk_frames], frames)
+        estimate[start:start + chunk_frames] = model.predict_on_batch(chunk)
+    return estimate
+
+
+def denoise_waveform(model: keras.Model, noisy: np.ndarray, chunk_frames: int = 1024) -> np.ndarray:
+    """Denoise a ``(samples,)`` signal: STFT, clean-magnitude estimate, inverse STFT with the
+    noisy phase. Returns ``(samples,)`` of the input's length."""
+    noisy_magnitude, noisy_phase = dsp.stft_frames(noisy)
+    estimate = denoise_magnitude(model, noisy_magnitude, chunk_frames)
+    return dsp.reconstruct(estimate, noisy_phase, len(noisy))

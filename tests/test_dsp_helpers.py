@@ -1,0 +1,519 @@
+"""Unit tests of dsp_helpers: audio I/O, recording discovery, STFT framing, reconstruction,
+SNR, figures and players."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import dsp_helpers as dsp
+
+STANDIN_DIR = Path(__file__).resolve().parents[1] / "audio" / "standin"
+
+TRAIN_SAMPLES = 1_258_899
+TRAIN_FRAMES = 2_459
+
+
+# --------------------------------------------------------------------------------------------
+# STFT and framing
+# --------------------------------------------------------------------------------------------
+
+def test_constants_follow_the_handout():
+    assert (dsp.SAMPLE_RATE, dsp.N_FFT, dsp.HOP_LENGTH, dsp.N_BINS) == (16_000, 1024, 512, 513)
+    assert dsp.WINDOW_FRAMES == 20
+
+
+def test_stft_frames_of_training_length_gives_2459_frames():
+    signal = np.random.default_rng(0).standard_normal(TRAIN_SAMPLES).astype(np.float32) * 0.1
+    magnitude, phase = dsp.stft_frames(signal)
+    assert magnitude.shape == (TRAIN_FRAMES, 513)
+    assert phase.shape == (TRAIN_FRAMES, 513)
+    assert magnitude.dtype == np.float32
+    assert np.iscomplexobj(phase)
+    np.testing.assert_allclose(np.abs(phase), 1.0, atol=1e-6)
+    assert np.all(magnitude >= 0)
+
+
+@pytest.mark.parametrize("samples", [511, 512, 1000, 16_001, 48_000])
+def test_stft_frame_count_is_one_plus_samples_over_hop(samples):
+    magnitude, phase = dsp.stft_frames(np.ones(samples, dtype=np.float32))
+    assert magnitude.shape == phase.shape == (1 + samples // 512, 513)
+
+
+def test_stft_frames_phase_is_unit_modulus_even_for_silence():
+    _, phase = dsp.stft_frames(np.zeros(4096, dtype=np.float32))
+    np.testing.assert_allclose(np.abs(phase), 1.0, atol=1e-6)
+
+
+def test_stft_frames_rejects_multichannel_input():
+    with pytest.raises(ValueError, match="1-D"):
+        dsp.stft_frames(np.zeros((2, 4096), dtype=np.float32))
+
+
+@pytest.fixture(scope="module")
+def training_like_magnitude():
+    """Non-negative ``(2459, 513)`` magnitudes with values well above the silence level."""
+    rng = np.random.default_rng(3)
+    return rng.uniform(0.01, 1.0, (TRAIN_FRAMES, 513)).astype(np.float32)
+
+
+def test_frame_windows_unpadded_gives_2440_images(training_like_magnitude):
+    windows = dsp.frame_windows(training_like_magnitude, pad=False)
+    assert windows.shape == (2_440, 20, 513)
+    for t in (0, 1, 1234, 2_439):
+        np.testing.assert_array_equal(windows[t], training_like_magnitude[t:t + 20])
+
+
+def test_frame_windows_padded_gives_one_image_per_frame(training_like_magnitude):
+    magnitude = training_like_magnitude
+    windows = dsp.frame_windows(magnitude, pad=True)
+    assert windows.shape == (TRAIN_FRAMES, 20, 513)
+    first = windows[0]
+    assert np.all(first[:19] < dsp.SILENCE_MAGNITUDE)
+    assert np.all(first[:19] >= 0)
+    np.testing.assert_array_equal(first[19], magnitude[0])
+    # window t ends with frame t (equations (2) and (3): the target frame is the last one)
+    for t in (0, 1, 18, 19, 20, 1000, TRAIN_FRAMES - 1):
+        np.testing.assert_array_equal(windows[t, -1], magnitude[t])
+    # from frame 19 on, a padded window is the unpadded window that ends at the same frame
+    unpadded = dsp.frame_windows(magnitude, pad=False)
+    np.testing.assert_array_equal(windows[19:], unpadded)
+    # window 5 holds the last 14 silent frames, then frames 0..5
+    np.testing.assert_array_equal(windows[5, 14:], magnitude[:6])
+    np.testing.assert_array_equal(windows[5, :14], windows[0, 5:19])
+
+
+def test_frame_windows_silence_is_seeded(training_like_magnitude):
+    small = training_like_magnitude[:30]
+    a = dsp.frame_windows(small, pad=True, seed=7)[0, :19]
+    b = dsp.frame_windows(small, pad=True, seed=7)[0, :19]
+    c = dsp.frame_windows(small, pad=True, seed=8)[0, :19]
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    np.testing.assert_array_equal(a, dsp.silence_frames(19, seed=7))
+
+
+def test_silence_frames_are_small_random_magnitudes():
+    silence = dsp.silence_frames(19, seed=0)
+    assert silence.shape == (19, 513) and silence.dtype == np.float32
+    assert np.all((silence >= 0) & (silence < dsp.SILENCE_MAGNITUDE))
+    assert np.unique(silence).size > 1000  # random, not a constant
+
+
+def test_frame_windows_is_a_read_only_view_not_a_copy(training_like_magnitude):
+    magnitude = training_like_magnitude  # float32 already: no conversion copy either
+    unpadded = dsp.frame_windows(magnitude, pad=False)
+    assert np.shares_memory(unpadded, magnitude)
+    assert not unpadded.flags.writeable
+    assert unpadded.base is not None
+
+    padded = dsp.frame_windows(magnitude, pad=True)
+    assert not padded.flags.writeable
+    assert padded.base is not None
+    # adjacent windows overlap in memory (19 shared frames): only a view can do that
+    assert np.shares_memory(padded[0], padded[1])
+    # the whole (2459, 20, 513) result occupies no more than the padded spectrogram
+    assert padded.strides[0] == padded.strides[1] == 513 * 4
+
+
+def test_frame_windows_with_one_frame_window_is_the_spectrogram():
+    magnitude = np.random.default_rng(0).uniform(0, 1, (7, 513)).astype(np.float32)
+    windows = dsp.frame_windows(magnitude, window=1, pad=False)
+    assert windows.shape == (7, 1, 513)
+    np.testing.assert_array_equal(windows[:, 0], magnitude)
+
+
+def test_frame_windows_unpadded_needs_a_whole_window():
+    with pytest.raises(ValueError, match="at least 20 frames"):
+        dsp.frame_windows(np.ones((19, 513), dtype=np.float32), pad=False)
+    # exactly one window fits
+    assert dsp.frame_windows(np.ones((20, 513), dtype=np.float32), pad=False).shape == (1, 20, 513)
+    # padding makes short inputs usable: one image per frame
+    assert dsp.frame_windows(np.ones((5, 513), dtype=np.float32), pad=True).shape == (5, 20, 513)
+
+
+def test_frame_windows_rejects_non_2d_input():
+    with pytest.raises(ValueError, match="frames, bins"):
+        dsp.frame_windows(np.ones(513, dtype=np.float32))
+
+
+# --------------------------------------------------------------------------------------------
+# Reconstruction and SNR
+# --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def speech_signal(speech_like):
+    """The stand-in clean speech (first 5 s) if present, else a synthetic speech-like signal."""
+    path = STANDIN_DIR / "train_clean_male.wav"
+    if path.exists():
+        return dsp.load_audio(path, verbose=False)[:5 * 16_000]
+    return speech_like(5 * 16_000, seed=4)
+
+
+@pytest.mark.parametrize("length", [80_000, 48_123, 16_001, 10_000, 5_000, 1_537])
+def test_reconstruct_round_trip_is_transparent(speech_signal, length):
+    signal = speech_signal[:length]
+    magnitude, phase = dsp.stft_frames(signal)
+    rebuilt = dsp.reconstruct(magnitude, phase, len(signal))
+    assert rebuilt.shape == signal.shape
+    assert rebuilt.dtype == np.float32
+    assert dsp.snr_db(signal, rebuilt) > 100.0
+
+
+def test_reconstruct_round_trip_of_synthetic_speech(speech_like):
+    signal = speech_like(33_333, seed=9)
+    rebuilt = dsp.reconstruct(*dsp.stft_frames(signal), 33_333)
+    assert rebuilt.shape == (33_333,)
+    assert dsp.snr_db(signal, rebuilt) > 100.0
+
+
+def test_reconstruct_rejects_mismatched_shapes():
+    magnitude, phase = dsp.stft_frames(np.ones(4096, dtype=np.float32))
+    with pytest.raises(ValueError, match="differ in shape"):
+        dsp.reconstruct(magnitude[:-1], phase, 4096)
+    with pytest.raises(ValueError):
+        dsp.reconstruct(magnitude[:, :512], phase, 4096)
+
+
+def test_snr_of_ten_percent_error_is_exactly_20_db():
+    s = np.random.default_rng(0).standard_normal(10_000)
+    assert dsp.snr_db(s, s + 0.1 * s) == pytest.approx(20.0, abs=1e-9)
+    assert dsp.snr_db(s, s - 0.1 * s) == pytest.approx(20.0, abs=1e-9)
+    assert dsp.snr_db(s, np.zeros_like(s)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_snr_matches_equation_1():
+    rng = np.random.default_rng(1)
+    s, e = rng.standard_normal(5_000), rng.standard_normal(5_000) * 0.3
+    expected = 10 * np.log10(np.sum(s ** 2) / np.sum(e ** 2))
+    assert dsp.snr_db(s, s + e) == pytest.approx(expected, abs=1e-9)
+    assert isinstance(dsp.snr_db(s, s + e), float)
+
+
+def test_snr_of_identical_signals_is_inf():
+    s = np.random.default_rng(0).standard_normal(1000).astype(np.float32)
+    assert dsp.snr_db(s, s.copy()) == math.inf
+    assert dsp.snr_db(np.zeros(10), np.zeros(10)) == math.inf
+
+
+def test_snr_of_silent_reference_with_error_is_minus_inf_not_nan():
+    value = dsp.snr_db(np.zeros(100), np.full(100, 1e-3))
+    assert not math.isnan(value)
+    assert value == -math.inf
+
+
+def test_snr_length_mismatch_names_both_shapes():
+    with pytest.raises(ValueError) as error:
+        dsp.snr_db(np.zeros(1000), np.zeros(999))
+    assert "(1000,)" in str(error.value) and "(999,)" in str(error.value)
+
+
+def test_oracle_reconstruction_beats_the_noisy_input(noisy_pair):
+    clean, dirty = noisy_pair
+    oracle = dsp.oracle_reconstruction(clean, dirty)
+    assert oracle.shape == dirty.shape
+    noisy_snr, oracle_snr = dsp.snr_db(clean, dirty), dsp.snr_db(clean, oracle)
+    assert noisy_snr == pytest.approx(5.0, abs=0.01)
+    assert oracle_snr > noisy_snr + 3.0
+
+
+def test_oracle_reconstruction_of_a_clean_input_is_transparent(speech_like):
+    clean = speech_like(20_000, seed=5)
+    assert dsp.snr_db(clean, dsp.oracle_reconstruction(clean, clean)) > 100.0
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and writing audio
+# --------------------------------------------------------------------------------------------
+
+def _assert_one_line_naming(error, path):
+    message = str(error.value)
+    assert "\n" not in message and "\r" not in message
+    assert str(path) in message
+
+
+def test_load_audio_missing_file(tmp_path):
+    path = tmp_path / "nowhere.wav"
+    with pytest.raises(dsp.AudioFileError) as error:
+        dsp.load_audio(path)
+    _assert_one_line_naming(error, path)
+    assert "not found" in str(error.value)
+
+
+def test_load_audio_zero_byte_file(tmp_path):
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    with pytest.raises(dsp.AudioFileError) as error:
+        dsp.load_audio(path)
+    _assert_one_line_naming(error, path)
+    assert "empty" in str(error.value)
+
+
+def test_load_audio_text_file_named_wav(tmp_path):
+    path = tmp_path / "notes.wav"
+    path.write_text("these are not samples\nsecond line\n")
+    with pytest.raises(dsp.AudioFileError) as error:
+        dsp.load_audio(path)
+    _assert_one_line_naming(error, path)
+    assert "not a readable audio file" in str(error.value)
+
+
+def test_load_audio_truncated_wav(tmp_path, write_wav):
+    whole = write_wav("whole.wav", np.zeros(1000, dtype=np.float32))
+    path = tmp_path / "truncated.wav"
+    path.write_bytes(whole.read_bytes()[:30])
+    with pytest.raises(dsp.AudioFileError) as error:
+        dsp.load_audio(path)
+    _assert_one_line_naming(error, path)
+
+
+def test_load_audio_directory(tmp_path):
+    path = tmp_path / "folder.wav"
+    path.mkdir()
+    with pytest.raises(dsp.AudioFileError) as error:
+        dsp.load_audio(path)
+    _assert_one_line_naming(error, path)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_load_audio_non_finite_samples(write_wav, bad):
+    signal = np.zeros(1000, dtype=np.float32)
+    signal[500] = bad
+    path = write_wav("nan.wav", signal, subtype="FLOAT")
+    assert sf.info(path).subtype == "FLOAT"
+    with pytest.raises(dsp.AudioFileError) as error:
+        dsp.load_audio(path)
+    _assert_one_line_naming(error, path)
+    assert "NaN" in str(error.value)
+
+
+def test_load_audio_wav_without_samples(write_wav):
+    path = write_wav("nothing.wav", np.zeros(0, dtype=np.float32))
+    assert path.stat().st_size > 0 and sf.info(path).frames == 0
+    with pytest.raises(dsp.AudioFileError) as error:
+        dsp.load_audio(path)
+    _assert_one_line_naming(error, path)
+    assert "no audio samples" in str(error.value)
+
+
+def test_audio_file_error_is_a_value_error():
+    assert issubclass(dsp.AudioFileError, ValueError)
+
+
+def test_load_audio_reads_pcm16_exactly(write_wav):
+    codes = np.array([0, 1, -1, 16384, -32768, 32767, 1234], dtype=np.int16)
+    path = write_wav("codes.wav", codes)
+    signal = dsp.load_audio(path)
+    assert signal.dtype == np.float32 and signal.shape == (7,)
+    np.testing.assert_array_equal(signal, codes.astype(np.float32) / 32768)
+
+
+def test_load_audio_downmixes_stereo_to_the_mean(write_wav, capsys):
+    rng = np.random.default_rng(0)
+    left = (rng.integers(-8000, 8000, 3000)).astype(np.int16)
+    right = (rng.integers(-8000, 8000, 3000)).astype(np.int16)
+    path = write_wav("stereo.wav", np.stack([left, right], axis=1))
+    signal = dsp.load_audio(path)
+    assert signal.shape == (3000,)
+    expected = (left.astype(np.float64) + right.astype(np.float64)) / 2 / 32768
+    np.testing.assert_allclose(signal, expected, atol=1e-7)
+    assert "mono" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("rate", [44_100, 8_000, 22_050])
+def test_load_audio_resamples_to_16k_with_a_notice(write_wav, capsys, speech_like, rate):
+    seconds = 1.5
+    source = speech_like(int(seconds * rate), seed=2, sample_rate=rate)
+    path = write_wav(f"at_{rate}.wav", source, rate=rate)
+    signal = dsp.load_audio(path)
+    notice = capsys.readouterr().out
+    assert f"{rate} Hz" in notice and "16000 Hz" in notice and "resampled" in notice
+    assert signal.dtype == np.float32 and signal.ndim == 1
+    assert len(signal) == pytest.approx(seconds * 16_000, abs=2)
+    # the content survives: the same pitch track, so the energy is comparable
+    assert np.sqrt(np.mean(signal ** 2)) == pytest.approx(np.sqrt(np.mean(source ** 2)), rel=0.05)
+
+
+def test_load_audio_quiet_when_not_verbose(write_wav, capsys):
+    path = write_wav("at_8k.wav", np.zeros((800, 2), dtype=np.float32), rate=8000)
+    assert len(dsp.load_audio(path, verbose=False)) == 1600
+    assert capsys.readouterr().out == ""
+
+
+def test_load_audio_at_16k_prints_nothing(write_wav, capsys):
+    path = write_wav("plain.wav", np.zeros(100, dtype=np.float32))
+    dsp.load_audio(path)
+    assert capsys.readouterr().out == ""
+
+
+def test_save_audio_writes_pcm16_at_16k(tmp_path, speech_like):
+    signal = speech_like(8000, seed=3)
+    path = dsp.save_audio(tmp_path / "sub" / "out.wav", signal)
+    info = sf.info(path)
+    assert (info.samplerate, info.channels, info.subtype, info.frames) == (16_000, 1, "PCM_16", 8000)
+    np.testing.assert_allclose(dsp.load_audio(path), signal, atol=1 / 32768)
+
+
+def test_save_audio_clips_to_full_scale(tmp_path):
+    path = dsp.save_audio(tmp_path / "loud.wav", np.array([2.0, -2.0, 0.5], dtype=np.float32))
+    codes, _ = sf.read(path, dtype="int16")
+    np.testing.assert_array_equal(codes, [32767, -32768, 16384])
+
+
+def test_save_audio_refuses_to_overwrite(tmp_path):
+    path = tmp_path / "kept.wav"
+    dsp.save_audio(path, np.full(100, 0.25, dtype=np.float32))
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        dsp.save_audio(path, np.zeros(50, dtype=np.float32))
+    assert path.read_bytes() == before
+    dsp.save_audio(path, np.zeros(50, dtype=np.float32), overwrite=True)
+    assert sf.info(path).frames == 50
+
+
+def test_save_audio_rejects_non_finite_or_multichannel(tmp_path):
+    with pytest.raises(ValueError):
+        dsp.save_audio(tmp_path / "nan.wav", np.array([0.0, np.nan], dtype=np.float32))
+    with pytest.raises(ValueError):
+        dsp.save_audio(tmp_path / "stereo.wav", np.zeros((10, 2), dtype=np.float32))
+    assert not (tmp_path / "nan.wav").exists() and not (tmp_path / "stereo.wav").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the recordings
+# --------------------------------------------------------------------------------------------
+
+COURSE_FILES = ("train_clean_male.wav", "train_dirty_male.wav", "test_x_01.wav", "test_x_02.wav")
+
+
+def _write_set(folder, names, write_wav):
+    for name in names:
+        write_wav(name, np.zeros(160, dtype=np.float32), folder=folder)
+
+
+def test_find_recordings_prefers_the_course_files(tmp_path, write_wav):
+    audio = tmp_path / "audio"
+    _write_set(audio, COURSE_FILES + ("test_s_01.wav",), write_wav)
+    _write_set(audio / "standin", COURSE_FILES, write_wav)  # present but not used
+    found = dsp.find_recordings(audio)
+    assert found.source == "course"
+    assert found.directory == audio
+    assert found.train_clean == audio / "train_clean_male.wav"
+    assert found.train_dirty == audio / "train_dirty_male.wav"
+    assert sorted(found.tests) == ["test_01", "test_02"]
+    assert found.tests["test_01"].noisy == audio / "test_x_01.wav"
+    assert found.tests["test_01"].clean == audio / "test_s_01.wav"
+    assert found.tests["test_02"].noisy == audio / "test_x_02.wav"
+    assert found.tests["test_02"].clean is None
+    banner = found.describe()
+    assert "course recordings" in banner and "no clean reference" in banner
+
+
+@pytest.mark.skipif(not (STANDIN_DIR / "train_clean_male.wav").exists(),
+                    reason="audio/standin/ has not been built")
+def test_find_recordings_on_copies_of_the_standin_files(tmp_path):
+    """The real stand-in files copied under the course names are taken as the course set."""
+    for name in COURSE_FILES + ("test_s_01.wav", "test_s_02.wav"):
+        shutil.copy(STANDIN_DIR / name, tmp_path / name)
+    found = dsp.find_recordings(tmp_path)
+    assert found.source == "course"
+    assert {name: (clip.noisy.name, clip.clean.name) for name, clip in found.tests.items()} == {
+        "test_01": ("test_x_01.wav", "test_s_01.wav"),
+        "test_02": ("test_x_02.wav", "test_s_02.wav")}
+    assert len(dsp.load_audio(found.train_clean)) == TRAIN_SAMPLES
+    assert len(dsp.load_audio(found.train_dirty)) == TRAIN_SAMPLES
+
+
+@pytest.mark.parametrize("present", [
+    ("train_clean_male.wav", "train_dirty_male.wav"),
+    ("test_x_01.wav",),
+    ("train_clean_male.wav", "train_dirty_male.wav", "test_x_01.wav"),
+])
+def test_find_recordings_partial_course_set_lists_the_missing(tmp_path, write_wav, present):
+    _write_set(tmp_path, present, write_wav)
+    _write_set(tmp_path / "standin", COURSE_FILES, write_wav)  # must not mask the mistake
+    with pytest.raises(dsp.RecordingSetError) as error:
+        dsp.find_recordings(tmp_path)
+    message = str(error.value)
+    for name in COURSE_FILES:
+        assert (name in message.split("missing")[1].split("(")[0]) == (name not in present)
+
+
+def test_find_recordings_falls_back_to_the_standin_set(tmp_path, write_wav):
+    _write_set(tmp_path / "standin", COURSE_FILES + ("test_s_02.wav",), write_wav)
+    found = dsp.find_recordings(tmp_path)
+    assert found.source == "standin"
+    assert found.directory == tmp_path / "standin"
+    assert found.train_clean == tmp_path / "standin" / "train_clean_male.wav"
+    assert found.tests["test_01"].clean is None
+    assert found.tests["test_02"].clean == tmp_path / "standin" / "test_s_02.wav"
+    assert "stand-in" in found.describe()
+
+
+def test_find_recordings_incomplete_standin_set(tmp_path, write_wav):
+    _write_set(tmp_path / "standin", COURSE_FILES[:3], write_wav)
+    with pytest.raises(dsp.RecordingSetError, match="test_x_02.wav"):
+        dsp.find_recordings(tmp_path)
+
+
+def test_find_recordings_in_the_repository(repo_root):
+    if not (repo_root / "audio" / "standin" / "train_clean_male.wav").exists():
+        pytest.skip("audio/standin/ has not been built")
+    found = dsp.find_recordings(repo_root / "audio")
+    assert found.source in ("course", "standin")
+    assert found.train_clean.exists() and found.train_dirty.exists()
+    assert {"test_01", "test_02"} <= set(found.tests)
+
+
+# --------------------------------------------------------------------------------------------
+# Figures and listening
+# --------------------------------------------------------------------------------------------
+
+def _is_png(path):
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_spectrograms_saves_a_png(tmp_path, monkeypatch, noisy_pair):
+    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path / "figures")
+    clean, dirty = noisy_pair
+    path = dsp.plot_spectrograms({"clean": clean, "dirty": dirty}, "spectra.png", title="t")
+    assert path == tmp_path / "figures" / "spectra.png"
+    assert path.exists() and path.stat().st_size > 1000 and _is_png(path)
+
+
+def test_plot_waveforms_saves_a_png(tmp_path, monkeypatch, noisy_pair):
+    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path / "figures")
+    clean, dirty = noisy_pair
+    path = dsp.plot_waveforms({"clean": clean, "dirty": dirty}, "waves.png")
+    assert path == tmp_path / "figures" / "waves.png"
+    assert path.exists() and _is_png(path)
+
+
+def test_plots_without_a_filename_save_nothing(tmp_path, monkeypatch, noisy_pair):
+    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path / "figures")
+    assert dsp.plot_waveforms({"clean": noisy_pair[0]}) is None
+    assert dsp.plot_spectrograms({"clean": noisy_pair[0]}) is None
+    assert not (tmp_path / "figures").exists()
+
+
+def test_excerpt_cuts_by_seconds():
+    signal = np.arange(48_000, dtype=np.float32)
+    part = dsp.excerpt(signal, 0.5, start_seconds=1.0)
+    np.testing.assert_array_equal(part, signal[16_000:24_000])
+    assert len(dsp.excerpt(signal, 10.0)) == 48_000
+
+
+def test_audio_players_embeds_one_player_per_clip(speech_like):
+    clips = {"clean": speech_like(1600, seed=1), "noisy <dirty>": speech_like(800, seed=2),
+             "denoised": speech_like(1200, seed=3)}
+    markup = dsp.audio_players(clips)
+    text = markup.data
+    assert text.count("<audio") == 3
+    assert text.count("data:audio/wav;base64,") == 3
+    assert "noisy &lt;dirty&gt;" in text  # labels are escaped
+    assert "<b>clean</b>" in text and "<b>denoised</b>" in text
