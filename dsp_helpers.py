@@ -9,7 +9,9 @@ Shapes use ``samples`` for time-domain signals and ``(frames, 513)`` for spectro
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,6 +174,28 @@ def find_recordings(audio_dir="audio") -> Recordings:
                       directory / COURSE_TRAIN_FILES[1], _test_clips(directory))
 
 
+def load_pair(clean_path, noisy_path) -> tuple[np.ndarray, np.ndarray]:
+    """Load a clean recording and its noisy version, which must be sample-aligned:
+    two ``(samples,)`` signals of equal length."""
+    clean, noisy = load_audio(clean_path), load_audio(noisy_path)
+    if len(clean) != len(noisy):
+        raise AudioFileError(f"{noisy_path}: {len(noisy)} samples, but its clean version "
+                             f"{Path(clean_path).name} has {len(clean)}; they must be aligned")
+    return clean, noisy
+
+
+def load_test_clips(recordings: Recordings) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """Every test clip as ``name -> (noisy, clean or None)``, each ``(samples,)``."""
+    clips = {}
+    for name, clip in recordings.tests.items():
+        if clip.clean is None:
+            clips[name] = (load_audio(clip.noisy), None)
+        else:
+            clean, noisy = load_pair(clip.clean, clip.noisy)
+            clips[name] = (noisy, clean)
+    return clips
+
+
 # --------------------------------------------------------------------------------------------
 # STFT, framing and reconstruction
 # --------------------------------------------------------------------------------------------
@@ -216,6 +240,20 @@ def frame_windows(magnitude: np.ndarray, window: int = WINDOW_FRAMES, pad: bool 
         raise ValueError(f"need at least {window} frames for one window, got {magnitude.shape[0]}")
     windows = np.lib.stride_tricks.sliding_window_view(magnitude, window, axis=0)
     return np.moveaxis(windows, -1, 1)  # (images, bins, window) -> (images, window, bins)
+
+
+def warp_frequency_axis(magnitude: np.ndarray, factor: float) -> np.ndarray:
+    """Stretch spectra along frequency: output bin ``f`` takes the (linearly interpolated)
+    magnitude of bin ``f / factor``, so ``factor > 1`` moves content up. ``(..., 513)`` in and out.
+
+    A crude vocal-tract-length change: it moves formants and harmonics the way a different
+    voice would.
+    """
+    source = np.minimum(np.arange(magnitude.shape[-1]) / factor, magnitude.shape[-1] - 1)
+    lower = np.floor(source).astype(int)
+    upper = np.minimum(lower + 1, magnitude.shape[-1] - 1)
+    weight = (source - lower).astype(np.float32)
+    return magnitude[..., lower] * (1 - weight) + magnitude[..., upper] * weight
 
 
 def reconstruct(magnitude: np.ndarray, phase: np.ndarray, length: int) -> np.ndarray:
@@ -267,15 +305,13 @@ def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
 # Figures and listening
 # --------------------------------------------------------------------------------------------
 
-def _show_and_save(figure, filename: str | None) -> Path | None:
+def _show_and_save(figure, filename: str | None) -> None:
     """Save ``figure`` as ``figures/<filename>`` (if a name is given), then show it inline."""
-    path = None
     if filename:
-        FIGURES_DIR.mkdir(exist_ok=True)
-        path = FIGURES_DIR / filename
-        figure.savefig(path, dpi=110, bbox_inches="tight")
+        FIGURES_DIR.mkdir(parents=True, exist_ok=True)
+        figure.savefig(FIGURES_DIR / filename, dpi=110, bbox_inches="tight")
     plt.show()
-    return path
+    plt.close(figure)
 
 
 def plot_spectrograms(signals: dict[str, np.ndarray], filename: str | None = None,
@@ -296,7 +332,7 @@ def plot_spectrograms(signals: dict[str, np.ndarray], filename: str | None = Non
     figure.colorbar(image, ax=axes[:, 0].tolist(), format="%+.0f dB", pad=0.01)
     if title:
         figure.suptitle(title)
-    return _show_and_save(figure, filename)
+    _show_and_save(figure, filename)
 
 
 def plot_waveforms(signals: dict[str, np.ndarray], filename: str | None = None,
@@ -312,7 +348,7 @@ def plot_waveforms(signals: dict[str, np.ndarray], filename: str | None = None,
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    return _show_and_save(figure, filename)
+    _show_and_save(figure, filename)
 
 
 def excerpt(signal: np.ndarray, seconds: float, start_seconds: float = 0.0,
@@ -322,17 +358,91 @@ def excerpt(signal: np.ndarray, seconds: float, start_seconds: float = 0.0,
     return signal[start:start + int(round(seconds * sample_rate))]
 
 
-def audio_players(signals: dict[str, np.ndarray], sample_rate: int = SAMPLE_RATE):
-    """One row of labelled audio players for named ``(samples,)`` signals, for a notebook.
+def audio_player_html(signal: np.ndarray, sample_rate: int = SAMPLE_RATE) -> str:
+    """An HTML ``<audio>`` player with a ``(samples,)`` signal embedded in it as lossless FLAC.
 
-    The audio is embedded as WAV data, so it plays in the saved notebook without running it.
-    Each clip is peak-normalised for listening; compare levels with the SNR figures instead.
+    The clip is peak-normalised for listening (a silent clip stays silent). FLAC keeps every
+    sample of the 16-bit clip at about two thirds of the size of a WAV, so a notebook can carry
+    more listening examples; every current browser plays it.
     """
-    from IPython.display import HTML, Audio
+    signal = np.asarray(signal, dtype=np.float32)
+    if signal.ndim != 1 or not np.all(np.isfinite(signal)):
+        raise ValueError(f"cannot embed audio of shape {signal.shape} with non-finite samples"
+                         if signal.ndim == 1 else f"expected a 1-D signal, got {signal.shape}")
+    peak = float(np.max(np.abs(signal), initial=0.0))
+    buffer = io.BytesIO()
+    sf.write(buffer, signal / peak if peak > 0 else signal, sample_rate, format="FLAC",
+             subtype="PCM_16")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<audio controls="controls" preload="none" src="data:audio/flac;base64,{data}"></audio>'
 
-    cells = []
-    for name, signal in signals.items():
-        player = Audio(np.asarray(signal, dtype=np.float32), rate=sample_rate)._repr_html_()
-        cells.append(f"<td style='text-align:center;padding:4px'><b>{html.escape(name)}</b>"
-                     f"<br>{player}</td>")
-    return HTML(f"<table><tr>{''.join(cells)}</tr></table>")
+
+def audio_table(rows: dict[str, dict[str, np.ndarray | None]], sample_rate: int = SAMPLE_RATE):
+    """A grid of labelled audio players for a notebook: one row per clip, one column per version.
+
+    ``rows`` maps a row label to ``{column label: (samples,) signal or None}``; ``None`` leaves
+    the cell empty (say, a clip with no clean reference). The audio is embedded as WAV data, so
+    it plays in the saved notebook without running it. Each clip is peak-normalised for
+    listening (a silent clip stays silent); compare levels with the SNR figures instead.
+    """
+    from IPython.display import HTML
+
+    columns = list(dict.fromkeys(column for row in rows.values() for column in row))
+    head = "".join(f"<th>{html.escape(column)}</th>" for column in columns)
+    body = []
+    for label, row in rows.items():
+        cells = []
+        for column in columns:
+            signal = row.get(column)
+            player = "" if signal is None else audio_player_html(signal, sample_rate)
+            cells.append(f"<td style='padding:2px'>{player}</td>")
+        body.append(f"<tr><th style='text-align:left'>{html.escape(label)}</th>{''.join(cells)}</tr>")
+    return HTML(f"<table><tr><th></th>{head}</tr>{''.join(body)}</table>")
+
+
+def plot_training_curves(histories: dict[str, dict], filename: str | None = None):
+    """Training and validation loss per epoch for named Keras-style histories (dicts with
+    ``loss`` and ``val_loss`` lists), side by side on log scales; shown inline and saved."""
+    figure, axes = plt.subplots(1, len(histories), figsize=(5 * len(histories), 3.2),
+                                squeeze=False)
+    for axis, (name, history) in zip(axes[0], histories.items()):
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        axis.semilogy(epochs, history["loss"], label="training (re-mixed noise)")
+        axis.semilogy(epochs, history["val_loss"], label="validation (held-out tail)")
+        best = int(np.argmin(history["val_loss"]))
+        axis.plot(epochs[best], history["val_loss"][best], "ko", label="kept weights")
+        axis.set(title=name, xlabel="epoch", ylabel="mean squared error")
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    _show_and_save(figure, filename)
+
+
+def plot_input_image(window: np.ndarray, filename: str | None = None, title: str | None = None):
+    """One 2D-CNN input, a ``(20, 513)`` magnitude image, in dB (frames down, bins across)."""
+    figure, axis = plt.subplots(figsize=(10, 2.6))
+    image = axis.imshow(librosa.amplitude_to_db(window, ref=1.0), aspect="auto",
+                        origin="upper", cmap="magma", interpolation="nearest")
+    axis.set(xlabel="frequency bin", ylabel="frame in the window", title=title)
+    figure.colorbar(image, ax=axis, format="%+.0f dB", pad=0.01)
+    _show_and_save(figure, filename)
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A Markdown table; floats are written with two decimals, ``None`` as "n/a"."""
+    def cell(value):
+        if value is None:
+            return "n/a"
+        if isinstance(value, float):
+            return f"{value:.2f}"
+        return str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def require_improvement(name: str, snr: float, noisy_snr: float, margin_db: float = 3.0) -> None:
+    """Stop a run whose denoised SNR does not beat the noisy input's by ``margin_db`` dB."""
+    if not snr >= noisy_snr + margin_db:
+        raise AssertionError(f"{name}: {snr:.2f} dB does not beat the noisy input "
+                             f"({noisy_snr:.2f} dB) by {margin_db} dB; training failed")

@@ -19,6 +19,7 @@ import contextlib
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,7 @@ with _native_stderr_silenced():
 tf.get_logger().setLevel("ERROR")
 
 INPUT_EPSILON = 1e-3  # added to magnitudes before the logarithm (about -60 dB re 1.0)
+CONV_ACTIVATION = "relu"
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,25 +108,37 @@ def dimension_table(input_shape: tuple[int, ...], blocks: list[ConvBlock]) -> li
     """The feature-map shape after every layer, by the handout's arithmetic.
 
     ``input_shape`` is the spatial shape, ``(513,)`` or ``(20, 513)``. Returns one dict per layer
-    with ``layer``, ``kernel``, ``stride`` and ``shape`` (spatial dims plus channels), ending with
-    the flattened size and the ``Dense(513)`` output.
+    with ``layer``, ``kernel``, ``stride``, ``shape`` (spatial dims plus channels) and ``reach``:
+    per axis, the last input index (frame or bin) that the layer's last position depends on. A
+    strided valid convolution skips the input's trailing ``(L - D) mod s`` positions; ``reach``
+    shows whether that ever cut off the end of the input. The table ends with the flattened
+    size and the ``Dense(513)`` output.
     """
     dims = len(input_shape)
     shape = tuple(input_shape)
-    rows = [{"layer": "input", "kernel": "", "stride": "", "shape": shape + (1,)}]
+    # the input index reached by position p of the current map is scale * p + offset, per axis
+    scale, offset = (1,) * dims, (0,) * dims
+
+    def row(layer, kernel, stride, channels):
+        reach = tuple(a * (n - 1) + b for a, b, n in zip(scale, offset, shape))
+        return {"layer": layer, "kernel": kernel, "stride": stride, "shape": shape + (channels,),
+                "reach": reach}
+
+    rows = [row("input", "", "", 1)]
     for index, block in enumerate(blocks, start=1):
-        kernel, stride = _as_tuple(block.kernel, dims), _as_tuple(block.stride, dims)
-        shape = tuple(valid_output_length(n, k, s) for n, k, s in zip(shape, kernel, stride))
-        rows.append({"layer": f"conv{index}", "kernel": kernel, "stride": stride,
-                     "shape": shape + (block.filters,)})
+        steps = [("conv", _as_tuple(block.kernel, dims), _as_tuple(block.stride, dims))]
         pool = _as_tuple(block.pool, dims)
         if any(p > 1 for p in pool):
-            shape = tuple(valid_output_length(n, p, p) for n, p in zip(shape, pool))
-            rows.append({"layer": f"pool{index}", "kernel": pool, "stride": pool,
-                         "shape": shape + (block.filters,)})
+            steps.append(("pool", pool, pool))
+        for kind, kernel, stride in steps:
+            shape = tuple(valid_output_length(n, k, s) for n, k, s in zip(shape, kernel, stride))
+            offset = tuple(a * (k - 1) + b for a, b, k in zip(scale, offset, kernel))
+            scale = tuple(a * s for a, s in zip(scale, stride))
+            rows.append(row(f"{kind}{index}", kernel, stride, block.filters))
     flat = math.prod(shape) * blocks[-1].filters
-    rows.append({"layer": "flatten", "kernel": "", "stride": "", "shape": (flat,)})
-    rows.append({"layer": "dense (gain)", "kernel": "", "stride": "", "shape": (dsp.N_BINS,)})
+    rows.append({"layer": "flatten", "kernel": "", "stride": "", "shape": (flat,), "reach": ""})
+    rows.append({"layer": "dense (gain)", "kernel": "", "stride": "", "shape": (dsp.N_BINS,),
+                 "reach": ""})
     return rows
 
 
@@ -133,10 +147,15 @@ def format_dimension_table(rows: list[dict]) -> str:
     def cell(value):
         return " × ".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
-    lines = ["| layer | kernel | stride | output shape |", "|---|---|---|---|"]
-    lines += [f"| {r['layer']} | {cell(r['kernel'])} | {cell(r['stride'])} | {cell(r['shape'])} |"
-              for r in rows]
-    return "\n".join(lines)
+    def reach(value):
+        if not value:
+            return ""
+        names = ("frames", "bins")[-len(value):]
+        return ", ".join(f"{name} 0–{last}" for name, last in zip(names, value))
+
+    return dsp.markdown_table(["layer", "kernel", "stride", "output shape", "input seen"],
+                              [[cell(row["layer"]), cell(row["kernel"]), cell(row["stride"]),
+                                cell(row["shape"]), reach(row["reach"])] for row in rows])
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,15 +163,17 @@ def format_dimension_table(rows: list[dict]) -> str:
 # --------------------------------------------------------------------------------------------
 
 DEFAULT_CNN1D_BLOCKS = (ConvBlock(16, 9, 2), ConvBlock(32, 7, 2), ConvBlock(32, 5, 2))
-DEFAULT_CNN2D_BLOCKS = (ConvBlock(16, (5, 7), (2, 3)), ConvBlock(32, (3, 5), (2, 2)),
-                        ConvBlock(32, (3, 3), (1, 2)))
+DEFAULT_CNN2D_BLOCKS = (ConvBlock(16, (4, 7), (2, 3)), ConvBlock(32, (3, 5), (2, 2)),
+                        ConvBlock(32, (4, 3), (1, 2)))
 
 
-def _build_denoiser(input_shape: tuple[int, ...], blocks, name: str,
-                    gain_limit: float) -> keras.Model:
+def _build_denoiser(input_shape: tuple[int, ...], blocks, name: str, seed: int) -> keras.Model:
     """Shared body of both networks: log → per-bin standardisation → conv blocks → flatten →
     ``Dense(513, sigmoid)`` gain × current noisy frame."""
     blocks = list(blocks)
+    if not blocks:
+        raise ValueError(f"{name}: needs at least one convolution block")
+    keras.utils.set_random_seed(seed)  # the initial weights
     dims = len(input_shape)
     conv = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}[dims]
     pool = {1: keras.layers.MaxPooling1D, 2: keras.layers.MaxPooling2D}[dims]
@@ -161,13 +182,11 @@ def _build_denoiser(input_shape: tuple[int, ...], blocks, name: str,
     features = keras.layers.Normalization(axis=dims, name="standardise_bins")(features)
     for index, block in enumerate(blocks, start=1):
         features = conv(block.filters, block.kernel, strides=block.stride, padding="valid",
-                        activation="relu", name=f"conv{index}")(features)
+                        activation=CONV_ACTIVATION, name=f"conv{index}")(features)
         if any(p > 1 for p in _as_tuple(block.pool, dims)):
             features = pool(block.pool, padding="valid", name=f"pool{index}")(features)
     features = keras.layers.Flatten(name="flatten")(features)
     gain = keras.layers.Dense(dsp.N_BINS, activation="sigmoid", name="dense_gain")(features)
-    if gain_limit != 1.0:
-        gain = keras.layers.Rescaling(gain_limit, name="gain_limit")(gain)
     if dims == 2:  # keep only the last (current) frame of the image
         current = keras.layers.Cropping2D(((input_shape[0] - 1, 0), (0, 0)),
                                           name="current_frame")(noisy)
@@ -181,27 +200,35 @@ def _build_denoiser(input_shape: tuple[int, ...], blocks, name: str,
 
 
 def _check_dimensions(model: keras.Model, input_shape, blocks) -> None:
-    """Sanity check: Keras' layer shapes equal the handout's arithmetic."""
-    for row in dimension_table(input_shape, blocks)[1:-1]:
+    """Sanity checks: Keras' layer shapes equal the handout's arithmetic, and for the 2D CNN the
+    convolutions reach the last input frame, whose clean spectrum the network estimates."""
+    table = dimension_table(input_shape, blocks)
+    for row in table[1:-1]:
         keras_shape = tuple(model.get_layer(row["layer"]).output.shape[1:])
         if keras_shape != row["shape"]:
             raise AssertionError(f"{row['layer']}: Keras gives {keras_shape}, "
                                  f"arithmetic gives {row['shape']}")
+    last_frame = table[-3]["reach"][0]
+    if len(input_shape) == 2 and last_frame != input_shape[0] - 1:
+        raise ValueError(f"the convolutions see frames 0-{last_frame} only, never frame "
+                         f"{input_shape[0] - 1}, the one being denoised: choose kernels and "
+                         f"strides along time with (length - kernel) divisible by the stride")
 
 
-def build_cnn1d(blocks=DEFAULT_CNN1D_BLOCKS, gain_limit: float = 2.0) -> keras.Model:
+def build_cnn1d(blocks=DEFAULT_CNN1D_BLOCKS, seed: int = 0) -> keras.Model:
     """The 1D CNN of Problem 1: input ``(513, 1)``, output the clean magnitude ``(B, 513)``.
 
-    ``blocks`` lists the convolutions along frequency (kernel size D, K kernels, stride, pool).
+    ``blocks`` lists the convolutions along frequency (K kernels of size D, stride, pool);
+    ``seed`` fixes the initial weights.
     """
-    return _build_denoiser((dsp.N_BINS,), blocks, "cnn1d", gain_limit)
+    return _build_denoiser((dsp.N_BINS,), blocks, "cnn1d", seed)
 
 
 def build_cnn2d(blocks=DEFAULT_CNN2D_BLOCKS, window: int = dsp.WINDOW_FRAMES,
-                gain_limit: float = 2.0) -> keras.Model:
+                seed: int = 0) -> keras.Model:
     """The 2D CNN of Problem 2: input ``(window, 513, 1)`` (the ``window`` latest noisy spectra),
     output the clean magnitude of the last frame ``(B, 513)``."""
-    return _build_denoiser((window, dsp.N_BINS), blocks, "cnn2d", gain_limit)
+    return _build_denoiser((window, dsp.N_BINS), blocks, "cnn2d", seed)
 
 
 def context_frames(model: keras.Model) -> int:
@@ -234,11 +261,13 @@ class RemixedBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, batch_size: int,
-                 augment: bool, seed: int, noise_gain_db: float = 3.0, level_db: float = 6.0):
+                 augment: bool, seed: int, noise_gain_db: float = 3.0, level_db: float = 6.0,
+                 frequency_warp: float = 0.0):
         super().__init__()
         self.clean, self.noise, self.frames = clean, noise, frames
         self.batch_size, self.augment = batch_size, augment
         self.noise_gain_db, self.level_db = noise_gain_db, level_db
+        self.frequency_warp = frequency_warp
         self.rng = np.random.default_rng(seed)
         self.clean_magnitude, _ = dsp.stft_frames(clean)
         self.count = len(self.clean_magnitude)
@@ -251,12 +280,14 @@ class RemixedBatches(keras.utils.PyDataset):
         self.padded_input = np.concatenate([silence, noisy_magnitude])
         self.target = level * self.clean_magnitude
         self.order = self.rng.permutation(self.count)
+        self.warps = np.ones(len(self))
 
     def on_epoch_end(self):
         if self.augment:
             decibels = self.rng.uniform(-1.0, 1.0, 2) * (self.noise_gain_db, self.level_db)
             self._mix(shift=int(self.rng.integers(len(self.noise))),
                       noise_gain=10 ** (decibels[0] / 20), level=10 ** (decibels[1] / 20))
+            self.warps = 1.0 + self.rng.uniform(-1.0, 1.0, len(self)) * self.frequency_warp
         else:
             self.order = self.rng.permutation(self.count)
 
@@ -266,7 +297,11 @@ class RemixedBatches(keras.utils.PyDataset):
     def __getitem__(self, index):
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         windows = self.padded_input[rows[:, np.newaxis] + np.arange(self.frames)]
-        return as_model_input(windows, self.frames), self.target[rows]
+        target = self.target[rows]
+        if self.warps[index] != 1.0:
+            windows = dsp.warp_frequency_axis(windows, self.warps[index])
+            target = dsp.warp_frequency_axis(target, self.warps[index])
+        return as_model_input(windows, self.frames), target
 
 
 @dataclass
@@ -301,14 +336,15 @@ def _adapt_standardisation(model: keras.Model, noisy_magnitude: np.ndarray) -> N
 
 def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
                    epochs: int = 40, batch_size: int = 64, learning_rate: float = 2e-3,
-                   validation_fraction: float = 0.1, augment: bool = True, patience: int = 6,
-                   seed: int = 0) -> TrainingRun:
+                   validation_fraction: float = 0.1, augment: bool = True, patience: int = 10,
+                   frequency_warp: float = 0.0, seed: int = 0) -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
 
     The last ``validation_fraction`` of the pair (a contiguous tail, so no neighbouring frames
     leak) is held out for validation; the rest trains with mean squared error on magnitudes,
-    Adam, a learning rate halved when the validation loss stalls for 2 epochs, and early
-    stopping after ``patience`` epochs without improvement, restoring the best weights. Seeded:
+    Adam, a learning rate that decays from ``learning_rate`` to 0 along a half cosine over
+    ``epochs``, and early stopping after ``patience`` epochs without improvement, restoring the
+    best weights. Seeded:
     a rerun on one machine gives the same numbers.
     """
     clean = np.asarray(clean, dtype=np.float32)
@@ -320,15 +356,18 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     frames = context_frames(model)
     split = hop_aligned_split(len(clean), validation_fraction)
     batches = RemixedBatches(clean[:split], dirty[:split] - clean[:split], frames, batch_size,
-                             augment, seed)
+                             augment, seed, frequency_warp=frequency_warp)
     validation_input = as_model_input(
         dsp.frame_windows(dsp.stft_frames(dirty[split:])[0], frames, pad=frames > 1), frames)
     validation_target = dsp.stft_frames(clean[split:])[0]
     _adapt_standardisation(model, batches.padded_input[frames - 1:])
 
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
+    def cosine_decay(epoch, _):
+        return learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
+
     callbacks = [
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2),
+        keras.callbacks.LearningRateScheduler(cosine_decay),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                       restore_best_weights=True),
     ]
@@ -345,12 +384,13 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
 # Denoising
 # --------------------------------------------------------------------------------------------
 
-def denoise_magnitude(model: keras.Model, noisy_magnitude: np.ndarray,
-                      chunk_frames: int = 1024) -> np.ndarray:
+def denoise_magnitude(model: keras.Model, noisy_magnitude: np.ndarray, chunk_frames: int = 1024,
+                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Clean magnitude estimate ``(frames, 513)`` for noisy spectra ``(frames, 513)``.
 
     Works through the frames ``chunk_frames`` at a time, so only one chunk of model inputs
-    (at most ``chunk_frames x 20 x 513`` floats for the 2D CNN) exists at once.
+    (at most ``chunk_frames x 20 x 513`` floats for the 2D CNN) exists at once. ``progress``,
+    if given, is called after each chunk with ``(frames done, frames in all)``.
     """
     frames = context_frames(model)
     windows = dsp.frame_windows(noisy_magnitude, frames, pad=frames > 1)  # a view, no copy
@@ -358,12 +398,15 @@ def denoise_magnitude(model: keras.Model, noisy_magnitude: np.ndarray,
     for start in range(0, len(windows), chunk_frames):
         chunk = as_model_input(windows[start:start + chunk_frames], frames)
         estimate[start:start + chunk_frames] = model.predict_on_batch(chunk)
+        if progress is not None:
+            progress(min(start + chunk_frames, len(windows)), len(windows))
     return estimate
 
 
-def denoise_waveform(model: keras.Model, noisy: np.ndarray, chunk_frames: int = 1024) -> np.ndarray:
+def denoise_waveform(model: keras.Model, noisy: np.ndarray, chunk_frames: int = 1024,
+                     progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Denoise a ``(samples,)`` signal: STFT, clean-magnitude estimate, inverse STFT with the
     noisy phase. Returns ``(samples,)`` of the input's length."""
     noisy_magnitude, noisy_phase = dsp.stft_frames(noisy)
-    estimate = denoise_magnitude(model, noisy_magnitude, chunk_frames)
+    estimate = denoise_magnitude(model, noisy_magnitude, chunk_frames, progress)
     return dsp.reconstruct(estimate, noisy_phase, len(noisy))

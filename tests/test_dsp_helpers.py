@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ def test_stft_frames_of_training_length_gives_2459_frames():
     assert np.all(magnitude >= 0)
 
 
+@pytest.mark.filterwarnings("ignore:n_fft=1024 is too large:UserWarning")  # < 1024 samples
 @pytest.mark.parametrize("samples", [511, 512, 1000, 16_001, 48_000])
 def test_stft_frame_count_is_one_plus_samples_over_hop(samples):
     magnitude, phase = dsp.stft_frames(np.ones(samples, dtype=np.float32))
@@ -440,8 +442,11 @@ def test_find_recordings_partial_course_set_lists_the_missing(tmp_path, write_wa
     with pytest.raises(dsp.RecordingSetError) as error:
         dsp.find_recordings(tmp_path)
     message = str(error.value)
-    for name in COURSE_FILES:
-        assert (name in message.split("missing")[1].split("(")[0]) == (name not in present)
+    assert "\n" not in message and str(tmp_path) in message
+    # "<folder>: incomplete course recordings, missing A, B (add them, or remove C to ...)"
+    listed = message.replace(str(tmp_path), "<folder>").split("missing", 1)[1].split("(")[0]
+    assert sorted(name.strip() for name in listed.split(",")) == sorted(
+        name for name in COURSE_FILES if name not in present)
 
 
 def test_find_recordings_falls_back_to_the_standin_set(tmp_path, write_wav):
@@ -508,12 +513,77 @@ def test_excerpt_cuts_by_seconds():
     assert len(dsp.excerpt(signal, 10.0)) == 48_000
 
 
-def test_audio_players_embeds_one_player_per_clip(speech_like):
-    clips = {"clean": speech_like(1600, seed=1), "noisy <dirty>": speech_like(800, seed=2),
-             "denoised": speech_like(1200, seed=3)}
-    markup = dsp.audio_players(clips)
-    text = markup.data
-    assert text.count("<audio") == 3
-    assert text.count("data:audio/wav;base64,") == 3
-    assert "noisy &lt;dirty&gt;" in text  # labels are escaped
-    assert "<b>clean</b>" in text and "<b>denoised</b>" in text
+def test_audio_table_embeds_one_player_per_clip(speech_like):
+    rows = {"test_01": {"noisy": speech_like(1600, seed=1), "clean <ref>": speech_like(1600, seed=2),
+                        "1D CNN": speech_like(1600, seed=3)},
+            "test_02": {"noisy": speech_like(800, seed=4), "clean <ref>": None,
+                        "1D CNN": speech_like(800, seed=5)}}
+    text = dsp.audio_table(rows).data
+    assert text.count("<audio") == 5  # the None cell stays empty
+    assert text.count("data:audio/wav;base64,") == 5
+    assert text.count("<tr>") == 3    # header and one row per clip
+    assert "clean &lt;ref&gt;" in text and "<th>1D CNN</th>" in text  # labels are escaped
+    assert text.count("<th>noisy</th>") == 1
+    second_row = text[text.index("test_02"):]
+    assert second_row.count("<audio") == 2
+
+
+def test_markdown_table_formats_floats_and_missing_values():
+    text = dsp.markdown_table(["clip", "SNR (dB)", "n"], [["test_01", 6.4567, 3],
+                                                         ["test_02", None, 4]])
+    assert text.splitlines() == ["| clip | SNR (dB) | n |", "|---|---|---|",
+                                 "| test_01 | 6.46 | 3 |", "| test_02 | n/a | 4 |"]
+
+
+def test_plot_training_curves_saves_a_png(tmp_path, monkeypatch):
+    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path)
+    histories = {"1D CNN": {"loss": [0.3, 0.2, 0.1], "val_loss": [0.4, 0.25, 0.3]},
+                 "2D CNN": {"loss": [0.3, 0.1], "val_loss": [0.2, 0.1]}}
+    path = dsp.plot_training_curves(histories, "curves.png")
+    assert path == tmp_path / "curves.png" and _is_png(path)
+
+
+def test_plot_input_image_saves_a_png(tmp_path, monkeypatch):
+    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path)
+    window = dsp.frame_windows(np.random.default_rng(0).uniform(0, 1, (30, 513)))[0]
+    path = dsp.plot_input_image(window, "image.png", title="first window")
+    assert path == tmp_path / "image.png" and _is_png(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading pairs and test clips
+# --------------------------------------------------------------------------------------------
+
+def test_load_pair_requires_aligned_lengths(write_wav):
+    clean = write_wav("clean.wav", np.full(1000, 0.25, dtype=np.float32))
+    noisy = write_wav("noisy.wav", np.full(1000, 0.5, dtype=np.float32))
+    short = write_wav("short.wav", np.full(999, 0.5, dtype=np.float32))
+    s, x = dsp.load_pair(clean, noisy)
+    assert s.shape == x.shape == (1000,)
+    np.testing.assert_array_equal(s, 0.25)
+    np.testing.assert_array_equal(x, 0.5)
+    with pytest.raises(dsp.AudioFileError) as error:
+        dsp.load_pair(clean, short)
+    _assert_one_line_naming(error, short)
+    assert "999" in str(error.value) and "1000" in str(error.value)
+
+
+def test_load_test_clips_pairs_noisy_with_clean_or_none(tmp_path, write_wav):
+    for name, value in (("train_clean_male.wav", 0.1), ("train_dirty_male.wav", 0.2),
+                        ("test_x_01.wav", 0.3), ("test_s_01.wav", 0.4), ("test_x_02.wav", 0.5)):
+        write_wav(name, np.full(800, value, dtype=np.float32))
+    clips = dsp.load_test_clips(dsp.find_recordings(tmp_path))
+    assert sorted(clips) == ["test_01", "test_02"]
+    noisy, clean = clips["test_01"]
+    np.testing.assert_allclose(noisy, 0.3, atol=1e-4)
+    np.testing.assert_allclose(clean, 0.4, atol=1e-4)
+    noisy, clean = clips["test_02"]
+    np.testing.assert_allclose(noisy, 0.5, atol=1e-4)
+    assert clean is None
+
+
+def test_audio_table_of_a_silent_clip_is_clean():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text = dsp.audio_table({"test_01": {"silence": np.zeros(1600, dtype=np.float32)}}).data
+    assert text.count("<audio") == 1

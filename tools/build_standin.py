@@ -42,7 +42,7 @@ PYPI_SDISTS = {"pocketsphinx": ("5.1.1", "test/data/librivox")}
 
 TRAIN_SAMPLES = 1_258_899      # length of the course's training pair (2,459 STFT frames at hop 512)
 PEAK_LIMIT = 0.9               # common scale keeps clean, noise and dirty below this peak
-BACKGROUND_BELOW_KEYS_DB = 8.0  # energy of the crowd background relative to the keystrokes
+BACKGROUND_BELOW_KEYS_DB = 15.0 # energy of the crowd background relative to the keystrokes
 
 # Each pair: output names, seed, target SNR, the speech (package, file patterns in order) and,
 # for the training pair, the exact length (the sentences are concatenated and the last is cut).

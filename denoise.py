@@ -1,0 +1,391 @@
+"""Denoise speech recordings from the command line with the trained 1D or 2D CNN.
+
+    python denoise.py NOISY.wav -o OUT.wav [--model cnn1d|cnn2d] [--force] [--models-dir DIR]
+    python denoise.py A.wav B.flac ... -o EXISTING_FOLDER
+
+Every input and output is checked before anything is written or TensorFlow is imported; a bad one
+stops the run with a one-line ``error: ...`` on stderr and exit status 2. Long recordings are
+denoised in segments of :data:`SEGMENT_SAMPLES` (30 s), so memory grows with their length only by
+the signal itself. Run ``python denoise.py --help`` for the full description.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import dsp_helpers as dsp
+
+MODEL_NAMES = ("cnn1d", "cnn2d")
+FALLBACK_MODEL = "cnn1d"
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent / "models"
+SEGMENT_SAMPLES = 30 * dsp.SAMPLE_RATE // dsp.HOP_LENGTH * dsp.HOP_LENGTH  # 30 s, whole hops
+MAX_PEAK = 100.0  # 40 dB above full scale; louder samples are integer-scaled floats, not audio
+EXIT_BAD_INPUT = 2
+
+DESCRIPTION = """\
+Remove noise from speech recordings with the convolutional networks trained in homework2.ipynb.
+The network estimates the clean STFT magnitude of every frame; the noisy phase is kept.
+
+input:  any WAV or FLAC file that soundfile can read (other formats libsndfile reads work too).
+        Several channels are mixed down to mono and other sample rates are resampled to 16 kHz,
+        each with a one-line notice. A recording needs at least 1024 samples at 16 kHz (one STFT
+        frame, 64 ms).
+output: a 16 kHz mono 16-bit PCM WAV of the same duration as the (resampled) input. With one
+        input, -o names the output file (or an existing folder). With several inputs, -o must
+        name an existing folder and each output is <input stem>_denoised.wav in it. Existing
+        files are never replaced without --force, and an input is never overwritten.
+"""
+
+EPILOG = """\
+which model: without --model the one with the higher mean held-out test SNR is used, read from
+  the results.json the notebook writes next to the models folder (MODELS_DIR/../figures/
+  results.json, i.e. figures/results.json in this repository). Without that file, the 1D CNN.
+  The choice and the reason are printed.
+
+progress: a progress bar on stderr when stderr is a terminal; at the end of each file the real-time
+  factor (processing seconds per second of audio; below 1 is faster than real time).
+
+limits: the shipped models were trained on a single training pair: one male speaker and one kind
+  of noise (the stand-in set in audio/standin/: keyboard typing over a crowd, or the course files
+  if you put them in audio/). Other voices, other noises and other microphones are denoised less
+  well and may be distorted.
+
+retraining on your own recordings: put a sample-aligned pair, train_clean_male.wav (clean speech)
+  and train_dirty_male.wav (the same speech with your noise), and two noisy test clips
+  test_x_01.wav and test_x_02.wav (optionally their clean versions test_s_01.wav, test_s_02.wav)
+  into audio/, then re-run the notebook:
+      python -m jupyter nbconvert --to notebook --execute --inplace homework2.ipynb
+  It trains both networks on your pair and re-saves models/cnn1d.keras, models/cnn2d.keras and
+  figures/results.json, which this command then uses.
+
+exit status: 0 done; 2 bad input or arguments (nothing written); 1 a file could not be written;
+  130 interrupted.
+"""
+
+
+class UsageError(Exception):
+    """An argument, output path or model file cannot be used; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One recording to denoise and where its result goes."""
+
+    source: Path
+    target: Path
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports a bad argument as one ``error: ...`` line, like every other error."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"error: {message}; see {self.prog} --help\n")
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    """The command line as a namespace: ``inputs``, ``output``, ``model``, ``force``,
+    ``models_dir``."""
+    parser = ArgumentParser(prog="denoise.py", description=DESCRIPTION, epilog=EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="NOISY",
+                        help="noisy recording(s) to denoise")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT",
+                        help="output WAV file for one input, or an existing folder")
+    parser.add_argument("--model", choices=MODEL_NAMES,
+                        help="cnn1d (one spectrum at a time) or cnn2d (the 20 latest spectra); "
+                             "default: the better one on held-out SNR, see below")
+    parser.add_argument("--force", action="store_true",
+                        help="replace output files that already exist")
+    parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR, metavar="DIR",
+                        help="folder holding cnn1d.keras and cnn2d.keras "
+                             "(default: models/ next to this script)")
+    return parser.parse_args(argv)
+
+
+# --------------------------------------------------------------------------------------------
+# Checking inputs and outputs, before anything is written
+# --------------------------------------------------------------------------------------------
+
+def plan_jobs(inputs: list[Path], output: Path, force: bool) -> list[Job]:
+    """Pair every input with its output path, refusing outputs that cannot or must not be written.
+
+    ``output`` is a folder when there are several inputs, when it is an existing folder, or when
+    it ends with a path separator; the outputs are then ``<stem>_denoised.wav`` in it.
+    """
+    as_folder = len(inputs) > 1 or output.is_dir() or str(output).endswith(("/", "\\"))
+    if as_folder:
+        check_output_folder(output)
+        targets = [output / f"{source.stem}_denoised.wav" for source in inputs]
+    else:
+        check_output_file(output)
+        targets = [output]
+    jobs = [Job(source, target) for source, target in zip(inputs, targets)]
+    for job in jobs:
+        check_target(job.target, inputs, force)
+    check_distinct_targets(jobs)
+    return jobs
+
+
+def check_output_folder(folder: Path) -> None:
+    """The folder that several outputs go into must exist already."""
+    if not folder.exists():
+        raise UsageError(f"{folder}: output folder does not exist (create it first; with "
+                         f"several inputs, -o must name an existing folder)")
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: is a file, not a folder (with several inputs, -o must name "
+                         f"an existing folder)")
+    check_writable(folder)
+
+
+def check_output_file(path: Path) -> None:
+    """A single output must be a ``.wav`` file in an existing folder."""
+    if path.suffix.lower() != ".wav":
+        raise UsageError(f"{path}: the output must be a .wav file")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"{path}: output folder {folder} does not exist (create it first)")
+    check_writable(folder)
+
+
+def check_writable(folder: Path) -> None:
+    """Outputs can only go into a folder this user may write to."""
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{folder}: output folder is not writable")
+
+
+def check_target(target: Path, inputs: list[Path], force: bool) -> None:
+    """An output may replace an existing file only with ``--force``, and never an input."""
+    if any(same_file(target, source) for source in inputs):
+        raise UsageError(f"{target}: is one of the inputs; refusing to overwrite it")
+    if target.is_dir():
+        raise UsageError(f"{target}: is a folder, not a file")
+    if target.exists() and not force:
+        raise UsageError(f"{target}: already exists (pass --force to replace it)")
+
+
+def same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name the same file (by identity when both exist, else by location)."""
+    if first.exists() and second.exists():
+        return first.samefile(second)
+    return first.resolve() == second.resolve()
+
+
+def check_distinct_targets(jobs: list[Job]) -> None:
+    """Two inputs must not write the same output (same stem, or the same input twice)."""
+    seen = {}
+    for job in jobs:
+        key = job.target.resolve()
+        if key in seen:
+            raise UsageError(f"{job.target}: would be written for both {seen[key]} and "
+                             f"{job.source}; denoise them in separate runs")
+        seen[key] = job.source
+
+
+def check_input(path: Path) -> None:
+    """Read a recording as :func:`dsp.load_audio` will for denoising; raises
+    :class:`dsp.AudioFileError` for one that cannot be used: unreadable, shorter than one STFT
+    frame, or with samples so far beyond full scale (a float file holding integer-scaled samples)
+    that the result would be noise or overflow."""
+    signal = dsp.load_audio(path, verbose=False)
+    if len(signal) < dsp.N_FFT:
+        raise dsp.AudioFileError(f"{path}: too short to denoise ({len(signal)} samples at 16 kHz; "
+                                 f"needs at least {dsp.N_FFT}, one STFT frame)")
+    peak = float(np.max(np.abs(signal)))
+    if peak > MAX_PEAK:
+        raise dsp.AudioFileError(f"{path}: samples far outside [-1, 1] (peak {peak:.3g}); "
+                                 f"a float file holding integer-scaled samples?")
+
+
+# --------------------------------------------------------------------------------------------
+# Choosing and loading the model
+# --------------------------------------------------------------------------------------------
+
+def results_path(models_dir: Path) -> Path:
+    """Where the notebook's measured numbers are, relative to a models folder."""
+    return models_dir.parent / "figures" / "results.json"
+
+
+def mean_test_snrs(results: dict) -> tuple[dict[str, float], int]:
+    """Each model's mean held-out test SNR in dB (``results["models"][name]["test_snr_db"]``),
+    over the clips every model has a finite value for, and how many clips that is."""
+    per_model = {name: results["models"][name]["test_snr_db"] for name in MODEL_NAMES}
+
+    def finite(value):
+        return isinstance(value, (int, float)) and math.isfinite(value)
+
+    clips = [clip for clip in per_model[MODEL_NAMES[0]]
+             if all(finite(snrs.get(clip)) for snrs in per_model.values())]
+    means = {name: sum(snrs[clip] for clip in clips) / len(clips)
+             for name, snrs in per_model.items()} if clips else {}
+    return means, len(clips)
+
+
+def choose_model(requested: str | None, models_dir: Path) -> tuple[str, str]:
+    """The model name to use and why: the requested one, else the one with the higher mean
+    held-out test SNR in :func:`results_path`, else :data:`FALLBACK_MODEL`."""
+    if requested:
+        return requested, "chosen with --model"
+    path = results_path(models_dir)
+    if not path.exists():
+        return FALLBACK_MODEL, f"default: no {path} to compare the models with"
+    try:
+        means, clips = mean_test_snrs(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        return FALLBACK_MODEL, f"default: {path} is unreadable ({type(error).__name__})"
+    if not clips:
+        return FALLBACK_MODEL, f"default: {path} has no held-out test SNR for both models"
+    best, other = sorted(MODEL_NAMES, key=lambda name: -means[name])
+    return best, (f"default: higher mean held-out test SNR in {path}, {means[best]:.2f} dB "
+                  f"against {means[other]:.2f} dB for {other} over {clips} clip(s)")
+
+
+def model_file(models_dir: Path, name: str) -> Path:
+    """The saved model file for ``name``; raises :class:`UsageError` when it is missing."""
+    path = models_dir / f"{name}.keras"
+    if not path.is_file():
+        raise UsageError(f"{path}: model file not found (the notebook homework2.ipynb saves it; "
+                         f"see --help)")
+    return path
+
+
+def load_denoiser(path: Path):
+    """Load a saved denoiser with Keras' default safe mode and check that it is one: input one
+    spectrum ``(513, 1)`` or an image ``(frames, 513, 1)``, output ``(513,)``, finite weights."""
+    if not zipfile.is_zipfile(path):
+        raise UsageError(f"{path}: not a Keras model file (not a .keras zip archive)")
+    import models_tf  # TensorFlow takes seconds to import: only once everything else checked out
+    try:
+        model = models_tf.keras.saving.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a damaged archive
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        raise UsageError(f"{path}: not a loadable Keras model ({reason})") from None
+    inputs, outputs = tuple(model.input_shape[1:]), tuple(model.output_shape[1:])
+    if inputs[-2:] != (dsp.N_BINS, 1) or len(inputs) > 3 or outputs != (dsp.N_BINS,):
+        raise UsageError(f"{path}: not a denoiser (input {inputs}, output {outputs}; "
+                         f"expected spectra of {dsp.N_BINS} bins)")
+    if not all(np.all(np.isfinite(weights)) for weights in model.get_weights()):
+        raise UsageError(f"{path}: the model has NaN or infinite weights")
+    return model
+
+
+# --------------------------------------------------------------------------------------------
+# Denoising
+# --------------------------------------------------------------------------------------------
+
+def denoise_in_segments(model, signal: np.ndarray, segment_samples: int,
+                        progress=None) -> np.ndarray:
+    """Denoise a ``(samples,)`` signal segment by segment; equal to denoising it whole.
+
+    Each segment is denoised with enough of the signal around it that every STFT frame, and every
+    window of frames the model sees, is the one the whole signal gives: ``frames x hop`` samples
+    before (the 2D CNN looks 19 frames back), at least one STFT frame so that no piece is shorter
+    than a frame, and one hop after. Only the segment's own samples are kept.
+    ``segment_samples`` must be a multiple of the hop. ``progress(done, total)`` is called with
+    samples after each segment.
+    """
+    import models_tf
+
+    if segment_samples % dsp.HOP_LENGTH:
+        raise ValueError(f"segment_samples must be a multiple of {dsp.HOP_LENGTH}")
+    before = max(models_tf.context_frames(model) * dsp.HOP_LENGTH, dsp.N_FFT)
+    after = dsp.HOP_LENGTH
+    denoised = np.empty_like(signal)
+    for start in range(0, len(signal), segment_samples):
+        stop = min(start + segment_samples, len(signal))
+        first = max(start - before, 0)
+        piece = models_tf.denoise_waveform(model, signal[first:stop + after])
+        denoised[start:stop] = piece[start - first:stop - first]
+        if progress is not None:
+            progress(stop, len(signal))
+    return denoised
+
+
+class ProgressBar:
+    """A text progress bar redrawn in place on stderr; draws nothing unless stderr is a terminal
+    (so logs and captured output stay clean)."""
+
+    def __init__(self, label: str, width: int = 30, stream=None):
+        self.label, self.width = label, width
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+
+    def update(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        filled = self.width * done // total
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {100 * done // total:3d}%")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def denoise_file(model, job: Job, force: bool) -> str:
+    """Denoise one recording into its output file; returns a one-line summary with the
+    real-time factor (processing seconds per second of audio)."""
+    start = time.perf_counter()
+    noisy = dsp.load_audio(job.source)
+    bar = ProgressBar(job.source.name)
+    try:
+        denoised = denoise_in_segments(model, noisy, SEGMENT_SAMPLES, bar.update)
+    finally:
+        bar.close()
+    try:
+        dsp.save_audio(job.target, denoised, overwrite=force)
+    except OSError as error:
+        raise OSError(f"{job.target}: cannot write ({error.strerror or error})") from None
+    seconds = time.perf_counter() - start
+    duration = len(noisy) / dsp.SAMPLE_RATE
+    return (f"{job.source} -> {job.target}: {duration:.1f} s of audio in {seconds:.1f} s "
+            f"(real-time factor {seconds / duration:.3f})")
+
+
+# --------------------------------------------------------------------------------------------
+# The command
+# --------------------------------------------------------------------------------------------
+
+def run(args: argparse.Namespace) -> None:
+    """Check every output, the model file and every input, then load the model and denoise."""
+    jobs = plan_jobs(args.inputs, args.output, args.force)
+    name, reason = choose_model(args.model, args.models_dir)
+    path = model_file(args.models_dir, name)
+    for job in jobs:
+        check_input(job.source)
+    model = load_denoiser(path)
+    print(f"model: {name} ({reason})", flush=True)
+    for job in jobs:
+        print(denoise_file(model, job, args.force), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; returns the exit status. Errors are one line on stderr, no traceback."""
+    args = parse_arguments(argv)
+    try:
+        run(args)
+    except (dsp.AudioFileError, UsageError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,493 @@
+"""Unit tests of models_tf: the two CNNs, their dimension arithmetic, training, saving and
+denoising. Training runs are tiny (3 s of synthetic audio, a one-block network, 2-3 epochs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import dsp_helpers as dsp
+import models_tf as M
+
+keras = M.keras
+
+# One small convolution block per network keeps every training run to about a second.
+SMALL_1D = (M.ConvBlock(4, 9, 4),)
+SMALL_2D = (M.ConvBlock(4, (4, 8), (4, 8)),)
+
+
+def _seeded_build(build, blocks, seed=0):
+    return build(blocks, seed=seed)
+
+
+def _random_magnitudes(shape, seed=0):
+    return np.random.default_rng(seed).uniform(0.0, 2.0, shape).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# The networks
+# --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def default_models():
+    return {1: M.build_cnn1d(), 2: M.build_cnn2d()}
+
+
+def test_cnn1d_shapes(default_models):
+    model = default_models[1]
+    assert model.input_shape == (None, 513, 1)
+    assert model.output_shape == (None, 513)
+    output = model.predict_on_batch(_random_magnitudes((5, 513, 1)))
+    assert output.shape == (5, 513)
+    assert np.all(np.isfinite(output)) and np.all(output >= 0)
+
+
+def test_cnn2d_shapes(default_models):
+    model = default_models[2]
+    assert model.input_shape == (None, 20, 513, 1)
+    assert model.output_shape == (None, 513)
+    output = model.predict_on_batch(_random_magnitudes((3, 20, 513, 1)))
+    assert output.shape == (3, 513)
+    assert np.all(np.isfinite(output)) and np.all(output >= 0)
+
+
+def test_context_frames(default_models):
+    assert M.context_frames(default_models[1]) == 1
+    assert M.context_frames(default_models[2]) == 20
+
+
+def test_output_is_a_gain_on_the_current_noisy_frame(default_models):
+    """The estimate is (non-negative gain) x (last input frame): bins that are zero in the
+    current frame stay zero, whatever the earlier frames hold."""
+    silent_bins = np.arange(0, 513, 7)
+    spectrum = _random_magnitudes((4, 513, 1), seed=1)
+    spectrum[:, silent_bins] = 0.0
+    output = default_models[1].predict_on_batch(spectrum)
+    assert np.all(output[:, silent_bins] == 0.0)
+    assert np.all(np.delete(output, silent_bins, axis=1) > 0.0)
+
+    image = _random_magnitudes((4, 20, 513, 1), seed=2)
+    image[:, -1, silent_bins] = 0.0  # only the current (last) frame
+    output = default_models[2].predict_on_batch(image)
+    assert np.all(output[:, silent_bins] == 0.0)
+    assert np.all(np.delete(output, silent_bins, axis=1) > 0.0)
+
+
+def test_sigmoid_gain_bounds_the_estimate():
+    """The estimate lies between 0 and the current noisy spectrum."""
+    spectrum = _random_magnitudes((8, 513, 1), seed=6)
+    output = _seeded_build(M.build_cnn1d, SMALL_1D).predict_on_batch(spectrum)
+    assert np.all(output >= 0)
+    assert np.all(output <= spectrum[..., 0] * (1 + 1e-6))
+    image = _random_magnitudes((8, 20, 513, 1), seed=7)
+    output = _seeded_build(M.build_cnn2d, SMALL_2D).predict_on_batch(image)
+    assert np.all(output >= 0)
+    assert np.all(output <= image[:, -1, :, 0] * (1 + 1e-6))
+
+
+def test_builders_reject_an_empty_block_list():
+    with pytest.raises(ValueError, match="at least one convolution block"):
+        M.build_cnn1d(blocks=[])
+
+
+def test_cnn2d_estimate_depends_on_the_earlier_frames(default_models):
+    image = _random_magnitudes((1, 20, 513, 1), seed=3)
+    changed = image.copy()
+    changed[:, :19] = _random_magnitudes((1, 19, 513, 1), seed=4)
+    a, b = (default_models[2].predict_on_batch(x) for x in (image, changed))
+    assert not np.allclose(a, b)
+
+
+# --------------------------------------------------------------------------------------------
+# Dimension arithmetic
+# --------------------------------------------------------------------------------------------
+
+def _keras_shapes(model):
+    return {layer.name: tuple(layer.output.shape[1:]) for layer in model.layers}
+
+
+def _assert_table_matches_keras(model, input_shape, blocks):
+    rows = M.dimension_table(input_shape, blocks)
+    shapes = _keras_shapes(model)
+    assert rows[0]["layer"] == "input" and rows[0]["shape"] == tuple(input_shape) + (1,)
+    assert rows[0]["shape"] == tuple(model.input_shape[1:])
+    checked = 0
+    for row in rows[1:-2]:
+        assert shapes[row["layer"]] == row["shape"], row["layer"]
+        checked += 1
+    assert checked == len(blocks) + sum(
+        any(p > 1 for p in M._as_tuple(b.pool, len(input_shape))) for b in blocks)
+    assert rows[-2]["layer"] == "flatten" and shapes["flatten"] == rows[-2]["shape"]
+    assert rows[-1]["shape"] == (513,) == tuple(model.output_shape[1:])
+
+
+def test_dimension_table_of_the_default_cnn1d(default_models):
+    rows = M.dimension_table((513,), M.DEFAULT_CNN1D_BLOCKS)
+    _assert_table_matches_keras(default_models[1], (513,), M.DEFAULT_CNN1D_BLOCKS)
+    # 513 -> (513-9)//2+1 = 253 -> (253-7)//2+1 = 124 -> (124-5)//2+1 = 60; 60 x 32 = 1920
+    assert [row["shape"] for row in rows] == [(513, 1), (253, 16), (124, 32), (60, 32), (1920,),
+                                              (513,)]
+
+
+def test_dimension_table_of_the_default_cnn2d(default_models):
+    rows = M.dimension_table((20, 513), M.DEFAULT_CNN2D_BLOCKS)
+    _assert_table_matches_keras(default_models[2], (20, 513), M.DEFAULT_CNN2D_BLOCKS)
+    assert [row["shape"] for row in rows] == [(20, 513, 1), (8, 169, 16), (3, 83, 32),
+                                              (1, 41, 32), (1312,), (513,)]
+
+
+@pytest.mark.parametrize("blocks", [
+    (M.ConvBlock(8, 5, 1, pool=2),),
+    (M.ConvBlock(8, 5, 1, pool=3), M.ConvBlock(4, 4, 3, pool=2)),
+    (M.ConvBlock(6, 10, 3, pool=2), M.ConvBlock(5, 3, 2)),
+])
+def test_dimension_table_with_pooling_cnn1d(blocks):
+    model = M.build_cnn1d(blocks)
+    _assert_table_matches_keras(model, (513,), blocks)
+    layers = [row["layer"] for row in M.dimension_table((513,), blocks)]
+    assert "pool1" in layers
+
+
+@pytest.mark.parametrize("blocks", [
+    (M.ConvBlock(8, (3, 5), 1, pool=2),),
+    (M.ConvBlock(8, (3, 5), 1, pool=(2, 3)), M.ConvBlock(4, (2, 4), (1, 2), pool=2)),
+])
+def test_dimension_table_with_pooling_cnn2d(blocks):
+    model = M.build_cnn2d(blocks)
+    _assert_table_matches_keras(model, (20, 513), blocks)
+
+
+def test_dimension_table_single_pooled_block_numbers():
+    rows = M.dimension_table((513,), [M.ConvBlock(8, 5, 1, pool=2)])
+    assert [(r["layer"], r["shape"]) for r in rows] == [
+        ("input", (513, 1)), ("conv1", (509, 8)), ("pool1", (254, 8)), ("flatten", (2032,)),
+        ("dense (gain)", (513,))]
+
+
+def test_format_dimension_table_is_markdown():
+    rows = M.dimension_table((20, 513), M.DEFAULT_CNN2D_BLOCKS)
+    text = M.format_dimension_table(rows)
+    lines = text.splitlines()
+    assert lines[0].startswith("| layer |") and lines[1] == "|---|---|---|---|"
+    assert len(lines) == 2 + len(rows)
+    assert "| conv1 | 5 × 7 | 2 × 3 | 8 × 169 × 16 |" in lines
+
+
+@pytest.mark.parametrize("kernel", [1, 2, 9, 100, 512, 513])
+def test_valid_output_length_unit_stride_is_513_minus_D_plus_1(kernel):
+    assert M.valid_output_length(513, kernel) == 513 - kernel + 1
+
+
+@pytest.mark.parametrize("length, size, stride, expected", [
+    (513, 9, 2, 253),   # (504)//2 + 1
+    (513, 8, 2, 253),   # (505)//2 + 1: an odd remainder is dropped
+    (253, 7, 2, 124),
+    (7, 3, 2, 3),
+    (9, 2, 2, 4),       # pooling an odd length by 2 drops the last sample
+    (11, 3, 3, 3),
+    (169, 5, 2, 83),
+    (5, 5, 1, 1),       # kernel exactly as long as the input
+    (5, 5, 3, 1),
+])
+def test_valid_output_length_strided(length, size, stride, expected):
+    assert M.valid_output_length(length, size, stride) == expected
+    assert expected == (length - size) // stride + 1
+    # and Keras agrees, for convolution and for pooling of the same size and step
+    conv = keras.layers.Conv1D(1, size, strides=stride, padding="valid")
+    assert conv.compute_output_shape((None, length, 1))[1] == expected
+    pool = keras.layers.MaxPooling1D(size, strides=stride, padding="valid")
+    assert pool.compute_output_shape((None, length, 1))[1] == expected
+
+
+def test_valid_output_length_rejects_a_kernel_longer_than_the_input():
+    with pytest.raises(ValueError, match="does not fit"):
+        M.valid_output_length(5, 7)
+    with pytest.raises(ValueError):
+        M.valid_output_length(513, 514, 2)
+
+
+def test_dimension_table_rejects_a_kernel_longer_than_the_feature_map():
+    with pytest.raises(ValueError):
+        M.dimension_table((20, 513), [M.ConvBlock(4, (21, 3))])
+    with pytest.raises(ValueError):  # fits the input but not the first block's output (8 frames)
+        M.dimension_table((20, 513), [M.ConvBlock(4, (5, 7), (2, 3)), M.ConvBlock(4, (9, 3))])
+    with pytest.raises(ValueError):
+        M.build_cnn1d([M.ConvBlock(4, 600)])
+
+
+# --------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------
+
+def _train(build, blocks, pair, seed=0, build_seed=0, **options):
+    clean, dirty = pair
+    model = _seeded_build(build, blocks, build_seed) if build_seed is not None else build(blocks)
+    settings = dict(epochs=3, batch_size=16, seed=seed)
+    settings.update(options)
+    return model, M.train_denoiser(model, clean, dirty, **settings)
+
+
+@pytest.fixture(scope="module")
+def trained(noisy_pair):
+    """A 1D and a 2D network, each trained 2 epochs on the 3 s synthetic pair."""
+    return {1: _train(M.build_cnn1d, SMALL_1D, noisy_pair, epochs=2)[0],
+            2: _train(M.build_cnn2d, SMALL_2D, noisy_pair, epochs=2)[0]}
+
+
+@pytest.mark.parametrize("build, blocks", [(M.build_cnn1d, SMALL_1D), (M.build_cnn2d, SMALL_2D)],
+                         ids=["cnn1d", "cnn2d"])
+def test_training_lowers_the_loss(noisy_pair, build, blocks):
+    _, run = _train(build, blocks, noisy_pair, augment=False)
+    loss = run.history["loss"]
+    assert len(loss) == 3 == run.epochs
+    assert all(np.isfinite(loss)) and all(np.isfinite(run.history["val_loss"]))
+    assert loss[-1] < 0.8 * loss[0]
+    assert 1 <= run.best_epoch <= 3
+    assert run.history["val_loss"][run.best_epoch - 1] == min(run.history["val_loss"])
+    assert run.seconds > 0
+    assert "epochs" in run.summary()
+
+
+def test_seeded_training_is_reproducible(noisy_pair):
+    """Same seed for the build and the run (with augmentation on): identical histories and
+    identical weights."""
+    first_model, first = _train(M.build_cnn1d, SMALL_1D, noisy_pair, augment=True)
+    second_model, second = _train(M.build_cnn1d, SMALL_1D, noisy_pair, augment=True)
+    assert first.history == second.history
+    for a, b in zip(first_model.get_weights(), second_model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    _, other = _train(M.build_cnn1d, SMALL_1D, noisy_pair, augment=True, seed=1, build_seed=1)
+    assert other.history["loss"] != first.history["loss"]
+
+
+def test_default_seeds_make_runs_reproducible(noisy_pair):
+    """Built and trained with the default seeds, two runs give identical histories."""
+    _, first = _train(M.build_cnn1d, SMALL_1D, noisy_pair, build_seed=None)
+    _, second = _train(M.build_cnn1d, SMALL_1D, noisy_pair, build_seed=None)
+    assert first.history == second.history
+
+
+def test_training_adapts_the_standardisation(trained, noisy_pair):
+    """After training, the per-bin standardisation holds the statistics of log noisy spectra."""
+    clean, dirty = noisy_pair
+    split = M.hop_aligned_split(len(dirty), 0.1)  # the training part; the tail validates
+    log_spectra = np.log(dsp.stft_frames(dirty[:split])[0].astype(np.float64) + M.INPUT_EPSILON)
+    for frames in (1, 2):
+        layer = trained[frames].get_layer("standardise_bins")
+        np.testing.assert_allclose(np.asarray(layer.mean).reshape(-1), log_spectra.mean(axis=0),
+                                   rtol=1e-3, atol=1e-3)
+        np.testing.assert_allclose(np.asarray(layer.variance).reshape(-1),
+                                   log_spectra.var(axis=0), rtol=1e-2, atol=1e-3)
+
+
+def test_train_denoiser_rejects_mismatched_signals(noisy_pair):
+    clean, dirty = noisy_pair
+    model = M.build_cnn1d(SMALL_1D)
+    with pytest.raises(ValueError, match="equal length"):
+        M.train_denoiser(model, clean, dirty[:-1], epochs=1)
+
+
+@pytest.mark.parametrize("length", [48_000, 1_258_899, 10_000])
+def test_hop_aligned_split(length):
+    split = M.hop_aligned_split(length, 0.1)
+    assert split % 512 == 0
+    assert length * 0.9 - 512 < split <= length * 0.9
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5])
+def test_hop_aligned_split_rejects_bad_fractions(fraction):
+    with pytest.raises(ValueError):
+        M.hop_aligned_split(48_000, fraction)
+
+
+# --------------------------------------------------------------------------------------------
+# Saving and loading
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("frames", [1, 2])
+def test_save_and_load_gives_identical_predictions(trained, tmp_path, frames):
+    model = trained[frames]
+    path = tmp_path / f"{model.name}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)  # default safe_mode=True
+    assert loaded.input_shape == model.input_shape
+    shape = (6, 513, 1) if frames == 1 else (6, 20, 513, 1)
+    batch = _random_magnitudes(shape, seed=5)
+    np.testing.assert_array_equal(loaded.predict_on_batch(batch), model.predict_on_batch(batch))
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_log_magnitude_layer_round_trips_its_config():
+    layer = M.LogMagnitude(epsilon=0.5, name="log")
+    clone = M.LogMagnitude.from_config(layer.get_config())
+    assert clone.epsilon == 0.5
+    np.testing.assert_allclose(np.asarray(clone(np.array([[0.5, 1.5]], dtype=np.float32))),
+                               np.log([[1.0, 2.0]]), rtol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# Denoising
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("frames", [1, 2])
+@pytest.mark.parametrize("length", [48_123, 5_000])  # 5,000 samples: 10 frames, < one image
+def test_denoise_waveform_preserves_length(trained, speech_like, frames, length):
+    noise = 0.02 * np.random.default_rng(6).standard_normal(length).astype(np.float32)
+    noisy = speech_like(length, seed=6) + noise
+    denoised = M.denoise_waveform(trained[frames], noisy)
+    assert denoised.shape == (length,)
+    assert denoised.dtype == np.float32
+    assert np.all(np.isfinite(denoised))
+
+
+def test_denoise_magnitude_of_the_2d_model_on_a_short_clip(trained, noisy_pair):
+    magnitude, _ = dsp.stft_frames(noisy_pair[1][:5_000])
+    assert magnitude.shape == (10, 513)
+    estimate = M.denoise_magnitude(trained[2], magnitude)
+    assert estimate.shape == (10, 513)
+    assert np.all(np.isfinite(estimate)) and np.all(estimate >= 0)
+
+
+@pytest.mark.parametrize("frames", [1, 2])
+def test_denoise_magnitude_chunking_changes_nothing(trained, noisy_pair, frames):
+    magnitude, _ = dsp.stft_frames(noisy_pair[1])
+    assert len(magnitude) == 94
+    whole = M.denoise_magnitude(trained[frames], magnitude)
+    for chunk in (7, 32, 93):
+        # the model runs on different batch sizes, so allow float32 round-off only
+        np.testing.assert_allclose(M.denoise_magnitude(trained[frames], magnitude, chunk),
+                                   whole, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("frames", [1, 2])
+def test_denoise_magnitude_row_t_comes_from_the_image_ending_at_frame_t(trained, noisy_pair,
+                                                                       frames):
+    model = trained[frames]
+    magnitude, _ = dsp.stft_frames(noisy_pair[1][:16_000])
+    estimate = M.denoise_magnitude(model, magnitude)
+    windows = dsp.frame_windows(magnitude, M.context_frames(model), pad=frames > 1)
+    for t in (0, 5, 19, len(magnitude) - 1):
+        single = model.predict_on_batch(M.as_model_input(windows[t:t + 1],
+                                                         M.context_frames(model)))
+        np.testing.assert_allclose(estimate[t], single[0], rtol=1e-5, atol=1e-6)
+
+
+def test_trained_model_improves_snr_on_its_training_pair(trained, noisy_pair):
+    clean, dirty = noisy_pair
+    assert dsp.snr_db(clean, M.denoise_waveform(trained[1], dirty)) > dsp.snr_db(clean, dirty)
+
+
+def test_as_model_input_shapes():
+    windows = np.zeros((4, 1, 513), dtype=np.float32)
+    assert M.as_model_input(windows, 1).shape == (4, 513, 1)
+    windows = np.zeros((4, 20, 513), dtype=np.float32)
+    assert M.as_model_input(windows, 20).shape == (4, 20, 513, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# RemixedBatches
+# --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def remix_signals(speech_like):
+    rng = np.random.default_rng(12)
+    # 32 frames; a faint floor so that no two clean spectra are identical (silent frames would be)
+    clean = speech_like(16_000, seed=11) + 1e-3 * rng.standard_normal(16_000).astype(np.float32)
+    noise = (0.05 * rng.standard_normal(16_000)).astype(np.float32)
+    return clean, noise
+
+
+def _epoch(batches):
+    inputs, targets = zip(*(batches[i] for i in range(len(batches))))
+    return np.concatenate(inputs), np.concatenate(targets)
+
+
+def _row_index(rows, reference):
+    """For every row of ``rows``, the index of the identical row of ``reference``."""
+    lookup = {row.tobytes(): i for i, row in enumerate(reference)}
+    return np.array([lookup[row.tobytes()] for row in rows])
+
+
+@pytest.mark.parametrize("frames", [1, 20])
+def test_remixed_batches_shapes(remix_signals, frames):
+    clean, noise = remix_signals
+    batches = M.RemixedBatches(clean, noise, frames, batch_size=10, augment=False, seed=0)
+    assert len(batches) == 4  # 32 frames in batches of 10
+    x, y = batches[0]
+    assert x.shape == ((10, 513, 1) if frames == 1 else (10, 20, 513, 1))
+    assert y.shape == (10, 513)
+    x, y = batches[3]
+    assert x.shape[0] == y.shape[0] == 2
+
+
+@pytest.mark.parametrize("frames", [1, 20])
+def test_remixed_batches_epoch0_is_the_recorded_mixture(remix_signals, frames):
+    clean, noise = remix_signals
+    batches = M.RemixedBatches(clean, noise, frames, batch_size=10, augment=True, seed=0)
+    inputs, targets = _epoch(batches)
+    clean_magnitude, _ = dsp.stft_frames(clean)
+    noisy_magnitude, _ = dsp.stft_frames(clean + noise)
+    rows = _row_index(targets, clean_magnitude)  # targets are exactly clean spectra...
+    assert sorted(rows) == list(range(32))       # ...each frame once, shuffled
+    assert not np.array_equal(rows, np.arange(32))
+    images = inputs.reshape(len(inputs), frames, 513)
+    for image, t in zip(images, rows):
+        np.testing.assert_array_equal(image[-1], noisy_magnitude[t])  # the current frame
+        if t >= frames - 1:
+            np.testing.assert_array_equal(image, noisy_magnitude[t - frames + 1:t + 1])
+        else:
+            assert np.all(image[:frames - 1 - t] < dsp.SILENCE_MAGNITUDE)
+
+
+@pytest.mark.parametrize("frames", [1, 20])
+def test_remixed_batches_augment_remixes_after_each_epoch(remix_signals, frames):
+    clean, noise = remix_signals
+    batches = M.RemixedBatches(clean, noise, frames, batch_size=10, augment=True, seed=0)
+    before_inputs, _ = _epoch(batches)
+    batches.on_epoch_end()
+    after_inputs, after_targets = _epoch(batches)
+    # a new mixture: the multiset of input values differs
+    assert not np.array_equal(np.sort(before_inputs, axis=None), np.sort(after_inputs, axis=None))
+    # the targets are still the clean spectra, all scaled by one level within +-6 dB
+    clean_magnitude, _ = dsp.stft_frames(clean)
+    level = after_targets.sum() / clean_magnitude.sum()
+    assert 10 ** (-6 / 20) - 1e-6 <= level <= 10 ** (6 / 20) + 1e-6
+    np.testing.assert_allclose(np.sort(after_targets, axis=None),
+                               np.sort(level * clean_magnitude, axis=None), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("frames", [1, 20])
+def test_remixed_batches_without_augment_keep_the_mixture(remix_signals, frames):
+    clean, noise = remix_signals
+    batches = M.RemixedBatches(clean, noise, frames, batch_size=10, augment=False, seed=0)
+    clean_magnitude, _ = dsp.stft_frames(clean)
+    before_inputs, before_targets = _epoch(batches)
+    batches.on_epoch_end()
+    after_inputs, after_targets = _epoch(batches)
+    before_rows = _row_index(before_targets, clean_magnitude)
+    after_rows = _row_index(after_targets, clean_magnitude)
+    assert not np.array_equal(before_rows, after_rows)  # reshuffled...
+    # ...but every frame has the same input as before
+    np.testing.assert_array_equal(after_inputs[np.argsort(after_rows)],
+                                  before_inputs[np.argsort(before_rows)])
+
+
+@pytest.mark.parametrize("frames", [1, 20])
+def test_remixed_batches_scale_mixture_and_target_together(remix_signals, frames):
+    """With silent noise every re-mix is just ``level x clean``: each input's current frame
+    must equal its target, at a level that varies between epochs within +-6 dB."""
+    clean, _ = remix_signals
+    batches = M.RemixedBatches(clean, np.zeros_like(clean), frames, batch_size=10, augment=True,
+                               seed=3)
+    clean_total = dsp.stft_frames(clean)[0].sum()
+    levels = []
+    for _ in range(4):
+        batches.on_epoch_end()
+        inputs, targets = _epoch(batches)
+        current = inputs.reshape(len(inputs), frames, 513)[:, -1]
+        np.testing.assert_allclose(current, targets, rtol=1e-4, atol=1e-5)
+        levels.append(targets.sum() / clean_total)
+    decibels = 20 * np.log10(levels)
+    assert np.all(np.abs(decibels) <= 6.0 + 1e-3)
+    assert np.ptp(decibels) > 0.5
