@@ -301,6 +301,93 @@ def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     return 10.0 * math.log10(signal_energy / error_energy)
 
 
+def si_sdr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Scale-invariant signal-to-distortion ratio in dB (Le Roux et al., 2019).
+
+    The reference is first scaled to best match the estimate, ``alpha = <s_hat, s> / <s, s>``;
+    then ``10 log10(|alpha s|^2 / |alpha s - s_hat|^2)``. Unlike equation (1) it ignores the
+    estimate's overall gain. Signals are ``(samples,)`` of equal length.
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    estimate = np.asarray(estimate, dtype=np.float64)
+    if reference.shape != estimate.shape:
+        raise ValueError(f"SI-SDR needs signals of equal length, got {reference.shape} "
+                         f"(reference) and {estimate.shape} (estimate)")
+    reference_energy = float(np.dot(reference, reference))
+    if reference_energy == 0.0:
+        return -math.inf if np.any(estimate) else math.inf
+    projection = float(np.dot(estimate, reference))
+    if projection == 0.0:  # nothing of the reference in the estimate (e.g. silence)
+        return -math.inf
+    if np.array_equal(estimate, reference):
+        return math.inf
+    return snr_db((projection / reference_energy) * reference, estimate)
+
+
+def stoi_score(reference: np.ndarray, estimate: np.ndarray,
+               sample_rate: int = SAMPLE_RATE) -> float:
+    """Short-time objective intelligibility (Taal et al., 2011), about 0 (unintelligible) to 1,
+    computed by the ``pystoi`` package on ``(samples,)`` signals of equal length."""
+    from pystoi import stoi
+
+    if np.shape(reference) != np.shape(estimate):
+        raise ValueError(f"STOI needs signals of equal length, got {np.shape(reference)} "
+                         f"(reference) and {np.shape(estimate)} (estimate)")
+    return float(stoi(np.asarray(reference, np.float64), np.asarray(estimate, np.float64),
+                      sample_rate, extended=False))
+
+
+def quality_scores(reference: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
+    """Every metric of this project for one ``(samples,)`` estimate against its clean reference:
+    ``snr_db`` (equation (1)), ``si_sdr_db`` and ``stoi``."""
+    return {"snr_db": snr_db(reference, estimate), "si_sdr_db": si_sdr_db(reference, estimate),
+            "stoi": stoi_score(reference, estimate)}
+
+
+# --------------------------------------------------------------------------------------------
+# A classical baseline: Wiener-style gain with a noise estimate from the noisy signal itself
+# --------------------------------------------------------------------------------------------
+
+def noise_power_estimate(noisy_magnitude: np.ndarray, percentile: float = 10.0) -> np.ndarray:
+    """Noise power per bin ``(513,)`` from noisy magnitudes ``(frames, 513)``.
+
+    Takes a low ``percentile`` over time of each bin's power, on the assumption that a bin's
+    quietest frames hold noise only. The power of noise in one bin is exponentially distributed,
+    so its ``p``-th percentile is ``-ln(1 - p/100)`` times its mean: dividing by that factor
+    removes the bias of picking the quietest frames. The DC and Nyquist bins are real, so
+    their power follows a chi-squared law with one degree of freedom and gets its own factor.
+    """
+    from scipy.stats import chi2
+
+    power = noisy_magnitude.astype(np.float64) ** 2
+    bias = np.full(power.shape[1], -math.log(1.0 - percentile / 100.0))
+    bias[[0, -1]] = chi2.ppf(percentile / 100.0, df=1)  # DC and Nyquist bins are real-valued
+    return np.percentile(power, percentile, axis=0) / bias + 1e-12
+
+
+def wiener_denoise(noisy: np.ndarray, smoothing: float = 0.98, gain_floor: float = 0.1,
+                   percentile: float = 10.0) -> np.ndarray:
+    """Denoise a ``(samples,)`` signal with no training: a Wiener gain per time-frequency bin.
+
+    With noise power ``N_f`` (:func:`noise_power_estimate`) and noisy power ``P_{t,f}``, the
+    a-priori SNR follows the decision-directed rule of Ephraim and Malah,
+    ``xi_t = smoothing * |S_hat_{t-1}|^2 / N + (1 - smoothing) * max(P_t / N - 1, 0)``, the gain is
+    ``max(xi / (1 + xi), gain_floor)``, and the result is reconstructed with the noisy phase.
+    """
+    magnitude, phase = stft_frames(noisy)
+    power = magnitude.astype(np.float64) ** 2
+    noise = noise_power_estimate(magnitude, percentile)
+    estimate = np.empty_like(power)
+    previous_clean_power = np.zeros(magnitude.shape[1])
+    for frame, frame_power in enumerate(power):  # a recursive filter: each frame needs the last
+        prior_snr = (smoothing * previous_clean_power / noise
+                     + (1.0 - smoothing) * np.maximum(frame_power / noise - 1.0, 0.0))
+        gain = np.maximum(prior_snr / (1.0 + prior_snr), gain_floor)
+        estimate[frame] = gain * magnitude[frame]
+        previous_clean_power = estimate[frame] ** 2
+    return reconstruct(estimate.astype(np.float32), phase, len(noisy))
+
+
 # --------------------------------------------------------------------------------------------
 # Figures and listening
 # --------------------------------------------------------------------------------------------
@@ -381,7 +468,7 @@ def audio_table(rows: dict[str, dict[str, np.ndarray | None]], sample_rate: int 
     """A grid of labelled audio players for a notebook: one row per clip, one column per version.
 
     ``rows`` maps a row label to ``{column label: (samples,) signal or None}``; ``None`` leaves
-    the cell empty (say, a clip with no clean reference). The audio is embedded as WAV data, so
+    the cell empty (say, a clip with no clean reference). The audio is embedded as FLAC data, so
     it plays in the saved notebook without running it. Each clip is peak-normalised for
     listening (a silent clip stays silent); compare levels with the SNR figures instead.
     """
@@ -446,3 +533,23 @@ def require_improvement(name: str, snr: float, noisy_snr: float, margin_db: floa
     if not snr >= noisy_snr + margin_db:
         raise AssertionError(f"{name}: {snr:.2f} dB does not beat the noisy input "
                              f"({noisy_snr:.2f} dB) by {margin_db} dB; training failed")
+
+
+def plot_grouped_bars(values: dict[str, dict[str, float]], ylabel: str,
+                      filename: str | None = None, title: str | None = None):
+    """Bars of ``values[group][category]``: one cluster per category, one colour per group;
+    shown inline and saved."""
+    groups = list(values)
+    categories = list(dict.fromkeys(c for group in values.values() for c in group))
+    width = 0.8 / len(groups)
+    figure, axis = plt.subplots(figsize=(10, 3.8))
+    for index, group in enumerate(groups):
+        positions = np.arange(len(categories)) + (index - (len(groups) - 1) / 2) * width
+        heights = [values[group].get(category, np.nan) for category in categories]
+        axis.bar(positions, heights, width, label=group)
+    axis.set_xticks(np.arange(len(categories)), categories)
+    axis.set(ylabel=ylabel, title=title)
+    axis.grid(axis="y", alpha=0.3)
+    axis.legend(fontsize=8, ncol=min(len(groups), 5), loc="upper center",
+                bbox_to_anchor=(0.5, -0.12))
+    _show_and_save(figure, filename)

@@ -53,7 +53,6 @@ with _native_stderr_silenced():
 tf.get_logger().setLevel("ERROR")
 
 INPUT_EPSILON = 1e-3  # added to magnitudes before the logarithm (about -60 dB re 1.0)
-CONV_ACTIVATION = "relu"
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,25 +166,16 @@ DEFAULT_CNN2D_BLOCKS = (ConvBlock(16, (4, 7), (2, 3)), ConvBlock(32, (3, 5), (2,
                         ConvBlock(32, (4, 3), (1, 2)))
 
 
-def _build_denoiser(input_shape: tuple[int, ...], blocks, name: str, seed: int) -> keras.Model:
-    """Shared body of both networks: log → per-bin standardisation → conv blocks → flatten →
-    ``Dense(513, sigmoid)`` gain × current noisy frame."""
-    blocks = list(blocks)
-    if not blocks:
-        raise ValueError(f"{name}: needs at least one convolution block")
+def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: str,
+                  seed: int) -> keras.Model:
+    """What every network here shares: log → per-bin standardisation → ``hidden_layers`` →
+    flatten → ``Dense(513, sigmoid)`` gain × current noisy frame."""
     keras.utils.set_random_seed(seed)  # the initial weights
     dims = len(input_shape)
-    conv = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}[dims]
-    pool = {1: keras.layers.MaxPooling1D, 2: keras.layers.MaxPooling2D}[dims]
     noisy = keras.Input(shape=tuple(input_shape) + (1,), name="noisy_magnitude")
     features = LogMagnitude(name="log_magnitude")(noisy)
     features = keras.layers.Normalization(axis=dims, name="standardise_bins")(features)
-    for index, block in enumerate(blocks, start=1):
-        features = conv(block.filters, block.kernel, strides=block.stride, padding="valid",
-                        activation=CONV_ACTIVATION, name=f"conv{index}")(features)
-        if any(p > 1 for p in _as_tuple(block.pool, dims)):
-            features = pool(block.pool, padding="valid", name=f"pool{index}")(features)
-    features = keras.layers.Flatten(name="flatten")(features)
+    features = keras.layers.Flatten(name="flatten")(hidden_layers(features))
     gain = keras.layers.Dense(dsp.N_BINS, activation="sigmoid", name="dense_gain")(features)
     if dims == 2:  # keep only the last (current) frame of the image
         current = keras.layers.Cropping2D(((input_shape[0] - 1, 0), (0, 0)),
@@ -194,7 +184,30 @@ def _build_denoiser(input_shape: tuple[int, ...], blocks, name: str, seed: int) 
         current = noisy
     current = keras.layers.Reshape((dsp.N_BINS,), name="current_spectrum")(current)
     clean_estimate = keras.layers.Multiply(name="clean_magnitude")([gain, current])
-    model = keras.Model(noisy, clean_estimate, name=name)
+    return keras.Model(noisy, clean_estimate, name=name)
+
+
+def _conv_network(input_shape: tuple[int, ...], blocks, name: str, seed: int) -> keras.Model:
+    """A :func:`_gain_network` whose hidden layers are valid, strided convolutions, each followed
+    by batch normalisation (faster, steadier training) and a ReLU."""
+    blocks = list(blocks)
+    if not blocks:
+        raise ValueError(f"{name}: needs at least one convolution block")
+    dims = len(input_shape)
+    conv = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}[dims]
+    pool = {1: keras.layers.MaxPooling1D, 2: keras.layers.MaxPooling2D}[dims]
+
+    def convolutions(features):
+        for index, block in enumerate(blocks, start=1):
+            features = conv(block.filters, block.kernel, strides=block.stride, padding="valid",
+                            name=f"conv{index}")(features)
+            features = keras.layers.BatchNormalization(name=f"batch_norm{index}")(features)
+            features = keras.layers.Activation("relu", name=f"relu{index}")(features)
+            if any(p > 1 for p in _as_tuple(block.pool, dims)):
+                features = pool(block.pool, padding="valid", name=f"pool{index}")(features)
+        return features
+
+    model = _gain_network(input_shape, convolutions, name, seed)
     _check_dimensions(model, input_shape, blocks)
     return model
 
@@ -210,7 +223,7 @@ def _check_dimensions(model: keras.Model, input_shape, blocks) -> None:
                                  f"arithmetic gives {row['shape']}")
     last_frame = table[-3]["reach"][0]
     if len(input_shape) == 2 and last_frame != input_shape[0] - 1:
-        raise ValueError(f"the convolutions see frames 0-{last_frame} only, never frame "
+        raise ValueError(f"the convolutions see frames 0–{last_frame} only, never frame "
                          f"{input_shape[0] - 1}, the one being denoised: choose kernels and "
                          f"strides along time with (length - kernel) divisible by the stride")
 
@@ -221,14 +234,27 @@ def build_cnn1d(blocks=DEFAULT_CNN1D_BLOCKS, seed: int = 0) -> keras.Model:
     ``blocks`` lists the convolutions along frequency (K kernels of size D, stride, pool);
     ``seed`` fixes the initial weights.
     """
-    return _build_denoiser((dsp.N_BINS,), blocks, "cnn1d", seed)
+    return _conv_network((dsp.N_BINS,), blocks, "cnn1d", seed)
 
 
 def build_cnn2d(blocks=DEFAULT_CNN2D_BLOCKS, window: int = dsp.WINDOW_FRAMES,
                 seed: int = 0) -> keras.Model:
     """The 2D CNN of Problem 2: input ``(window, 513, 1)`` (the ``window`` latest noisy spectra),
     output the clean magnitude of the last frame ``(B, 513)``."""
-    return _build_denoiser((window, dsp.N_BINS), blocks, "cnn2d", seed)
+    return _conv_network((window, dsp.N_BINS), blocks, "cnn2d", seed)
+
+
+def build_fc(hidden_units=(1024, 1024), seed: int = 0) -> keras.Model:
+    """Homework 1's fully connected network, as a baseline for the CNNs: one spectrum
+    ``(513, 1)`` in, the same input compression and gain output as :func:`build_cnn1d`, with
+    ``Dense`` ReLU layers of ``hidden_units`` instead of convolutions."""
+    def dense_layers(features):
+        features = keras.layers.Flatten(name="spectrum")(features)
+        for index, units in enumerate(hidden_units, start=1):
+            features = keras.layers.Dense(units, activation="relu", name=f"dense{index}")(features)
+        return features
+
+    return _gain_network((dsp.N_BINS,), dense_layers, "fc", seed)
 
 
 def context_frames(model: keras.Model) -> int:
@@ -335,7 +361,7 @@ def _adapt_standardisation(model: keras.Model, noisy_magnitude: np.ndarray) -> N
 
 
 def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
-                   epochs: int = 40, batch_size: int = 64, learning_rate: float = 2e-3,
+                   epochs: int = 60, batch_size: int = 64, learning_rate: float = 2e-3,
                    validation_fraction: float = 0.1, augment: bool = True, patience: int = 10,
                    frequency_warp: float = 0.0, seed: int = 0) -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.

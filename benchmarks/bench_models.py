@@ -1,6 +1,6 @@
 """Measure both CNNs against the noisy input and the ceiling, on whichever recordings are in use.
 
-    python benchmarks/bench_models.py [--audio-dir audio] [--epochs 40]
+    python benchmarks/bench_models.py [--audio-dir audio] [--epochs 60]
 
 For each model: train on the whole training pair (as the notebook does) and score the training
 signal and every test clip with a clean reference; then train a fresh copy on the first 80 % of
@@ -30,7 +30,7 @@ def score(estimates: dict[str, "np.ndarray"], references: dict[str, "np.ndarray"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--audio-dir", default="audio")
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=60, help="the training helper's default")
     parser.add_argument("--models", nargs="+", default=list(BUILDERS), choices=list(BUILDERS))
     args = parser.parse_args()
 

@@ -70,7 +70,7 @@ def models_dir(tmp_path_factory):
     cnn1d = models_tf.build_cnn1d(blocks=[models_tf.ConvBlock(4, 9, 4)])
     models_tf.train_denoiser(cnn1d, clean, dirty, epochs=3)
     cnn1d.save(folder / "cnn1d.keras")
-    models_tf.build_cnn2d(blocks=[models_tf.ConvBlock(4, (5, 9), (4, 4))]).save(
+    models_tf.build_cnn2d(blocks=[models_tf.ConvBlock(4, (4, 9), (4, 4))]).save(
         folder / "cnn2d.keras")
     return folder
 

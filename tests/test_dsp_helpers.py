@@ -3,6 +3,8 @@ SNR, figures and players."""
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 import shutil
 import warnings
@@ -486,16 +488,16 @@ def _is_png(path):
 def test_plot_spectrograms_saves_a_png(tmp_path, monkeypatch, noisy_pair):
     monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path / "figures")
     clean, dirty = noisy_pair
-    path = dsp.plot_spectrograms({"clean": clean, "dirty": dirty}, "spectra.png", title="t")
-    assert path == tmp_path / "figures" / "spectra.png"
+    dsp.plot_spectrograms({"clean": clean, "dirty": dirty}, "spectra.png", title="t")
+    path = tmp_path / "figures" / "spectra.png"
     assert path.exists() and path.stat().st_size > 1000 and _is_png(path)
 
 
 def test_plot_waveforms_saves_a_png(tmp_path, monkeypatch, noisy_pair):
     monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path / "figures")
     clean, dirty = noisy_pair
-    path = dsp.plot_waveforms({"clean": clean, "dirty": dirty}, "waves.png")
-    assert path == tmp_path / "figures" / "waves.png"
+    dsp.plot_waveforms({"clean": clean, "dirty": dirty}, "waves.png")
+    path = tmp_path / "figures" / "waves.png"
     assert path.exists() and _is_png(path)
 
 
@@ -520,7 +522,7 @@ def test_audio_table_embeds_one_player_per_clip(speech_like):
                         "1D CNN": speech_like(800, seed=5)}}
     text = dsp.audio_table(rows).data
     assert text.count("<audio") == 5  # the None cell stays empty
-    assert text.count("data:audio/wav;base64,") == 5
+    assert text.count("data:audio/flac;base64,") == 5  # audio_player_html embeds FLAC
     assert text.count("<tr>") == 3    # header and one row per clip
     assert "clean &lt;ref&gt;" in text and "<th>1D CNN</th>" in text  # labels are escaped
     assert text.count("<th>noisy</th>") == 1
@@ -539,15 +541,15 @@ def test_plot_training_curves_saves_a_png(tmp_path, monkeypatch):
     monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path)
     histories = {"1D CNN": {"loss": [0.3, 0.2, 0.1], "val_loss": [0.4, 0.25, 0.3]},
                  "2D CNN": {"loss": [0.3, 0.1], "val_loss": [0.2, 0.1]}}
-    path = dsp.plot_training_curves(histories, "curves.png")
-    assert path == tmp_path / "curves.png" and _is_png(path)
+    dsp.plot_training_curves(histories, "curves.png")
+    assert _is_png(tmp_path / "curves.png")
 
 
 def test_plot_input_image_saves_a_png(tmp_path, monkeypatch):
     monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path)
     window = dsp.frame_windows(np.random.default_rng(0).uniform(0, 1, (30, 513)))[0]
-    path = dsp.plot_input_image(window, "image.png", title="first window")
-    assert path == tmp_path / "image.png" and _is_png(path)
+    dsp.plot_input_image(window, "image.png", title="first window")
+    assert _is_png(tmp_path / "image.png")
 
 
 # --------------------------------------------------------------------------------------------
@@ -587,3 +589,153 @@ def test_audio_table_of_a_silent_clip_is_clean():
         warnings.simplefilter("error")
         text = dsp.audio_table({"test_01": {"silence": np.zeros(1600, dtype=np.float32)}}).data
     assert text.count("<audio") == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Audio players, grouped bars, frequency warping, the improvement gate
+# --------------------------------------------------------------------------------------------
+
+FLAC_PREFIX = "data:audio/flac;base64,"
+
+
+def _decode_player(text):
+    """The ``(samples,)`` float64 signal and sample rate embedded in one player's HTML."""
+    assert text.count("<audio") == 1 and text.count(FLAC_PREFIX) == 1
+    payload = text.split(FLAC_PREFIX, 1)[1].split('"', 1)[0]
+    data = base64.b64decode(payload, validate=True)
+    assert data[:4] == b"fLaC"
+    assert sf.info(io.BytesIO(data)).format == "FLAC"
+    return sf.read(io.BytesIO(data), dtype="float64")
+
+
+def test_audio_player_html_embeds_the_peak_normalised_signal_as_flac(speech_like):
+    signal = 0.25 * speech_like(12_345, seed=7)  # peak about 0.075
+    text = dsp.audio_player_html(signal)
+    assert text.startswith("<audio") and text.endswith("</audio>")
+    decoded, rate = _decode_player(text)
+    assert rate == 16_000 and decoded.shape == (12_345,)
+    expected = signal.astype(np.float64) / np.max(np.abs(signal))
+    np.testing.assert_allclose(decoded, expected, rtol=0, atol=1 / 32768)
+    assert np.max(np.abs(decoded)) > 1 - 2 / 32768
+
+
+def test_audio_player_html_keeps_the_sample_rate():
+    decoded, rate = _decode_player(dsp.audio_player_html(np.full(800, -0.5), sample_rate=8_000))
+    assert rate == 8_000
+    np.testing.assert_allclose(decoded, -1.0, atol=1 / 32768)
+
+
+def test_audio_player_html_of_silence_stays_silent():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0
+        decoded, _ = _decode_player(dsp.audio_player_html(np.zeros(1_600, dtype=np.float32)))
+    assert decoded.shape == (1_600,) and np.all(decoded == 0.0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_audio_player_html_rejects_non_finite_samples(bad):
+    signal = np.zeros(100, dtype=np.float32)
+    signal[10] = bad
+    with pytest.raises(ValueError, match="non-finite"):
+        dsp.audio_player_html(signal)
+
+
+def test_audio_player_html_rejects_multichannel_input():
+    with pytest.raises(ValueError, match="1-D"):
+        dsp.audio_player_html(np.zeros((1_000, 2), dtype=np.float32))
+
+
+def test_plot_grouped_bars_saves_a_png(tmp_path, monkeypatch):
+    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path / "figures")
+    values = {"noisy": {"test_01": 0.1, "test_02": 2.5},
+              "1D CNN": {"test_01": 6.0, "test_02": 7.5},
+              "Wiener": {"test_01": 4.0}}  # a missing bar is left out
+    dsp.plot_grouped_bars(values, "SNR (dB)", "bars.png", title="held-out clips")
+    path = tmp_path / "figures" / "bars.png"
+    assert path.exists() and path.stat().st_size > 1000 and _is_png(path)
+
+
+def test_plot_grouped_bars_without_a_filename_saves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path / "figures")
+    dsp.plot_grouped_bars({"noisy": {"a": 1.0}}, "SNR (dB)")
+    assert not (tmp_path / "figures").exists()
+
+
+def test_warp_frequency_axis_by_one_is_the_identity():
+    magnitude = np.random.default_rng(0).uniform(0, 1, (7, 513)).astype(np.float32)
+    np.testing.assert_array_equal(dsp.warp_frequency_axis(magnitude, 1.0), magnitude)
+
+
+def test_warp_frequency_axis_by_two_moves_bin_f_to_bin_2f():
+    spectrum = np.zeros(513, dtype=np.float32)
+    spectrum[50] = 1.0
+    warped = dsp.warp_frequency_axis(spectrum, 2.0)
+    assert warped.shape == (513,)
+    assert np.argmax(warped) == 100 and warped[100] == pytest.approx(1.0)
+    # bins 99 and 101 read bins 49.5 and 50.5: half the peak, by linear interpolation
+    assert warped[99] == pytest.approx(0.5) and warped[101] == pytest.approx(0.5)
+    assert np.count_nonzero(warped) == 3
+    # and a factor below 1 moves it down: bin 25 reads bin 50
+    assert np.argmax(dsp.warp_frequency_axis(spectrum, 0.5)) == 25
+
+
+def test_warp_frequency_axis_keeps_batch_shapes():
+    rng = np.random.default_rng(1)
+    for shape in [(513,), (4, 513), (3, 20, 513)]:
+        magnitude = rng.uniform(0, 1, shape).astype(np.float32)
+        warped = dsp.warp_frequency_axis(magnitude, 1.07)
+        assert warped.shape == shape and warped.dtype == np.float32
+        assert np.all(np.isfinite(warped)) and np.all(warped >= 0)
+    # every spectrum of a batch is warped the same way, on its own
+    batch = rng.uniform(0, 1, (3, 20, 513)).astype(np.float32)
+    np.testing.assert_allclose(dsp.warp_frequency_axis(batch, 0.93)[2, 7],
+                               dsp.warp_frequency_axis(batch[2, 7], 0.93), rtol=1e-6)
+
+
+@pytest.mark.parametrize("frames", [1, 20])
+def test_remixed_batches_warp_frequency_only_after_epoch_0(speech_like, frames):
+    """``frequency_warp`` changes nothing in epoch 0; from epoch 1 on every batch (inputs and
+    targets) is the unwarped batch warped by its own factor within 1 +- frequency_warp."""
+    import models_tf as M
+
+    rng = np.random.default_rng(12)
+    clean = speech_like(16_000, seed=11) + 1e-3 * rng.standard_normal(16_000).astype(np.float32)
+    noise = (0.05 * rng.standard_normal(16_000)).astype(np.float32)
+
+    def batches(warp):
+        return M.RemixedBatches(clean, noise, frames, batch_size=10, augment=True, seed=0,
+                                frequency_warp=warp)
+
+    warped, plain = batches(0.1), batches(0.0)
+    for index in range(len(plain)):  # epoch 0: identical
+        for a, b in zip(warped[index], plain[index]):
+            np.testing.assert_array_equal(a, b)
+    warped.on_epoch_end()
+    plain.on_epoch_end()
+    assert np.all(np.abs(warped.warps - 1.0) <= 0.1) and np.all(warped.warps != 1.0)
+    assert len(np.unique(warped.warps)) == len(warped)  # one factor per batch
+    for index in range(len(plain)):
+        (x, y), (x0, y0) = warped[index], plain[index]
+        assert x.shape == x0.shape and y.shape == y0.shape
+        assert not np.allclose(x, x0) and not np.allclose(y, y0)
+        factor = warped.warps[index]
+        np.testing.assert_allclose(
+            y, dsp.warp_frequency_axis(y0, factor), rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(
+            x.reshape(len(x), frames, 513),
+            dsp.warp_frequency_axis(x0.reshape(len(x0), frames, 513), factor),
+            rtol=1e-6, atol=1e-9)
+
+
+def test_require_improvement_passes_when_the_margin_is_met():
+    dsp.require_improvement("1D CNN", snr=8.0, noisy_snr=5.0)  # exactly 3 dB
+    dsp.require_improvement("1D CNN", snr=12.0, noisy_snr=5.0)
+    dsp.require_improvement("2D CNN", snr=5.5, noisy_snr=5.0, margin_db=0.5)
+
+
+@pytest.mark.parametrize("snr, noisy_snr, margin", [(7.99, 5.0, 3.0), (4.0, 5.0, 3.0),
+                                                    (5.4, 5.0, 0.5), (math.nan, 5.0, 3.0)])
+def test_require_improvement_fails_naming_the_model(snr, noisy_snr, margin):
+    with pytest.raises(AssertionError, match="2D CNN") as error:
+        dsp.require_improvement("2D CNN", snr=snr, noisy_snr=noisy_snr, margin_db=margin)
+    assert f"{noisy_snr:.2f} dB" in str(error.value)

@@ -132,8 +132,135 @@ def test_dimension_table_of_the_default_cnn1d(default_models):
 def test_dimension_table_of_the_default_cnn2d(default_models):
     rows = M.dimension_table((20, 513), M.DEFAULT_CNN2D_BLOCKS)
     _assert_table_matches_keras(default_models[2], (20, 513), M.DEFAULT_CNN2D_BLOCKS)
-    assert [row["shape"] for row in rows] == [(20, 513, 1), (8, 169, 16), (3, 83, 32),
+    # (20, 513) -> conv (4, 7) / (2, 3): (16//2+1, 506//3+1) = (9, 169)
+    #           -> conv (3, 5) / (2, 2): (6//2+1, 164//2+1) = (4, 83)
+    #           -> conv (4, 3) / (1, 2): (0//1+1, 80//2+1)  = (1, 41); 41 x 32 = 1312
+    assert [row["shape"] for row in rows] == [(20, 513, 1), (9, 169, 16), (4, 83, 32),
                                               (1, 41, 32), (1312,), (513,)]
+    # every layer's last position still depends on the last (current) frame
+    assert [row["reach"] for row in rows[:-2]] == [(19, 512), (19, 510), (19, 510), (19, 510)]
+
+
+def _reach_by_hand(length, steps):
+    """The last input index that the last output position depends on, walking back through
+    ``steps`` ((kernel, stride) per layer, first layer first) one layer at a time: position
+    ``p`` of a layer reads positions ``p * stride .. p * stride + kernel - 1`` of its input."""
+    lengths = [length]
+    for kernel, stride in steps:
+        lengths.append((lengths[-1] - kernel) // stride + 1)
+    position = lengths[-1] - 1
+    for kernel, stride in reversed(steps):
+        position = position * stride + kernel - 1
+    return position
+
+
+def _steps(blocks, axis, dims):
+    """(kernel, stride) along ``axis`` of every convolution and pooling of ``blocks``."""
+    steps = []
+    for block in blocks:
+        steps.append((M._as_tuple(block.kernel, dims)[axis], M._as_tuple(block.stride, dims)[axis]))
+        pool = M._as_tuple(block.pool, dims)
+        if any(p > 1 for p in pool):
+            steps.append((pool[axis], pool[axis]))
+    return steps
+
+
+def test_reach_of_the_default_cnn1d():
+    """Position 59 (the last) of conv3 reads 59*2 .. 59*2+4 of conv2, so at most 122; that
+    reads conv1 up to 122*2+6 = 250, which reads the input up to 250*2+8 = 508: the top four
+    bins (509-512) never reach the 1D network's convolutions."""
+    rows = {row["layer"]: row for row in M.dimension_table((513,), M.DEFAULT_CNN1D_BLOCKS)}
+    assert rows["input"]["reach"] == (512,)
+    assert rows["conv1"]["reach"] == (512,)  # 252*2+8
+    assert rows["conv2"]["reach"] == (512,)  # 123*2+6 = 252 of conv1
+    assert rows["conv3"]["reach"] == (508,)
+    assert rows["flatten"]["reach"] == "" and rows["dense (gain)"]["reach"] == ""
+
+
+def test_reach_matches_what_the_keras_convolutions_depend_on(default_models):
+    """Empirically: changing input bins beyond the reach leaves the last position of the last
+    convolution unchanged; changing the bin at the reach changes it."""
+    for frames, model in default_models.items():
+        input_shape = (513,) if frames == 1 else (20, 513)
+        last_conv = M.dimension_table(input_shape, M.DEFAULT_CNN1D_BLOCKS if frames == 1
+                                      else M.DEFAULT_CNN2D_BLOCKS)[-3]
+        reach_bin = last_conv["reach"][-1]
+        probe = keras.Model(model.input, model.get_layer(last_conv["layer"]).output)
+        x = _random_magnitudes((1,) + input_shape + (1,), seed=8) + 0.1
+        base = probe.predict_on_batch(x)[0, ..., -1, :]  # the last position along bins
+
+        def changed(index):
+            y = x.copy()
+            y[0, ..., index, 0] *= 5.0
+            return np.abs(probe.predict_on_batch(y)[0, ..., -1, :] - base).max()
+
+        for beyond in range(reach_bin + 1, 513):
+            assert changed(beyond) == 0.0, (frames, beyond)
+        assert changed(reach_bin) > 0.0, frames
+        if frames == 2:  # the current frame reaches the last position along time
+            y = x.copy()
+            y[0, -1] *= 5.0
+            assert not np.array_equal(probe.predict_on_batch(y), probe.predict_on_batch(x))
+
+
+@pytest.mark.parametrize("input_shape, blocks", [
+    ((513,), M.DEFAULT_CNN1D_BLOCKS),
+    ((20, 513), M.DEFAULT_CNN2D_BLOCKS),
+    ((20, 513), (M.ConvBlock(4, (5, 7), (2, 3)),)),
+    ((20, 513), (M.ConvBlock(4, (4, 7), (2, 3)), M.ConvBlock(4, (2, 5), (2, 2)))),
+    ((20, 513), (M.ConvBlock(8, (4, 5), 1, pool=2),)),
+    ((20, 513), (M.ConvBlock(8, (3, 5), 1, pool=(2, 3)), M.ConvBlock(4, (2, 4), (1, 2), pool=2))),
+    ((513,), (M.ConvBlock(6, 10, 3, pool=2), M.ConvBlock(5, 3, 2))),
+    ((12, 513), (M.ConvBlock(4, (3, 9), (3, 4)),)),
+])
+def test_reach_of_every_layer_matches_the_arithmetic_by_hand(input_shape, blocks):
+    dims = len(input_shape)
+    rows = M.dimension_table(input_shape, blocks)[1:-2]
+    steps = [_steps(blocks, axis, dims) for axis in range(dims)]
+    for count, row in enumerate(rows, start=1):
+        assert row["reach"] == tuple(_reach_by_hand(length, axis_steps[:count])
+                                     for length, axis_steps in zip(input_shape, steps)), row
+
+
+def test_reach_shows_a_stride_that_skips_the_last_frame():
+    """(20 - 5) mod 2 = 1: a (5, 7) kernel at stride (2, 3) has 8 positions along time, the
+    last at frames 14-18, so frame 19 is never seen; along frequency 169 positions, the last at
+    bins 504-510."""
+    rows = M.dimension_table((20, 513), [M.ConvBlock(4, (5, 7), (2, 3))])
+    assert rows[1]["layer"] == "conv1" and rows[1]["shape"] == (8, 169, 4)
+    assert rows[1]["reach"] == (18, 510)
+    assert "frames 0–18, bins 0–510" in M.format_dimension_table(rows)
+
+
+@pytest.mark.parametrize("blocks, last_frame", [
+    ((M.ConvBlock(4, (5, 7), (2, 3)),), 18),
+    ((M.ConvBlock(4, (4, 7), (2, 3)), M.ConvBlock(4, (2, 5), (2, 2))), 17),
+    ((M.ConvBlock(4, (4, 5), 1, pool=2),), 18),
+])
+def test_build_cnn2d_rejects_blocks_that_miss_the_current_frame(blocks, last_frame):
+    assert M.dimension_table((20, 513), blocks)[-3]["reach"][0] == last_frame
+    with pytest.raises(ValueError, match="never frame 19") as error:
+        M.build_cnn2d(blocks)
+    assert f"0–{last_frame} only" in str(error.value)
+
+
+@pytest.mark.parametrize("blocks", [
+    (M.ConvBlock(4, (5, 7), (3, 3)),),                               # (20-5) % 3 == 0
+    (M.ConvBlock(4, (4, 7), (2, 3)), M.ConvBlock(4, (3, 5), (2, 2))),
+    (M.ConvBlock(4, (3, 5), 1, pool=2),),
+    SMALL_2D,
+])
+def test_build_cnn2d_accepts_blocks_that_reach_the_current_frame(blocks):
+    assert M.dimension_table((20, 513), blocks)[-3]["reach"][0] == 19
+    model = M.build_cnn2d(blocks)
+    assert model.output_shape == (None, 513)
+
+
+def test_build_cnn2d_checks_the_last_frame_of_a_shorter_window():
+    blocks = (M.ConvBlock(4, (3, 5), (2, 2)),)  # (10-3) % 2 = 1: frames 0-8 of 10
+    with pytest.raises(ValueError, match="never frame 9"):
+        M.build_cnn2d(blocks, window=10)
+    assert M.build_cnn2d(blocks, window=11).input_shape == (None, 11, 513, 1)
 
 
 @pytest.mark.parametrize("blocks", [
@@ -168,9 +295,21 @@ def test_format_dimension_table_is_markdown():
     rows = M.dimension_table((20, 513), M.DEFAULT_CNN2D_BLOCKS)
     text = M.format_dimension_table(rows)
     lines = text.splitlines()
-    assert lines[0].startswith("| layer |") and lines[1] == "|---|---|---|---|"
+    assert lines[0] == "| layer | kernel | stride | output shape | input seen |"
+    assert lines[1] == "|---|---|---|---|---|"
     assert len(lines) == 2 + len(rows)
-    assert "| conv1 | 5 × 7 | 2 × 3 | 8 × 169 × 16 |" in lines
+    first = M.DEFAULT_CNN2D_BLOCKS[0]
+    kernel, stride = (" × ".join(map(str, size)) for size in (first.kernel, first.stride))
+    assert f"| conv1 | {kernel} | {stride} | 9 × 169 × 16 | frames 0–19, bins 0–510 |" in lines
+    assert "| input |  |  | 20 × 513 × 1 | frames 0–19, bins 0–512 |" in lines
+    assert "| flatten |  |  | 1312 |  |" in lines  # no reach for the dense part
+
+
+def test_format_dimension_table_of_the_1d_network_names_bins_only():
+    lines = M.format_dimension_table(M.dimension_table((513,), M.DEFAULT_CNN1D_BLOCKS)).splitlines()
+    assert "| conv3 | 5 | 2 | 60 × 32 | bins 0–508 |" in lines
+    assert "| input |  |  | 513 × 1 | bins 0–512 |" in lines
+    assert "frames" not in "\n".join(lines)
 
 
 @pytest.mark.parametrize("kernel", [1, 2, 9, 100, 512, 513])
@@ -491,3 +630,91 @@ def test_remixed_batches_scale_mixture_and_target_together(remix_signals, frames
     decibels = 20 * np.log10(levels)
     assert np.all(np.abs(decibels) <= 6.0 + 1e-3)
     assert np.ptp(decibels) > 0.5
+
+
+# --------------------------------------------------------------------------------------------
+# The fully connected baseline (homework 1)
+# --------------------------------------------------------------------------------------------
+
+SMALL_FC = (32,)
+
+
+@pytest.fixture(scope="module")
+def trained_fc(noisy_pair):
+    """A small fully connected network and its run: 2 epochs on the 3 s synthetic pair, no
+    augmentation."""
+    clean, dirty = noisy_pair
+    model = M.build_fc(SMALL_FC, seed=0)
+    run = M.train_denoiser(model, clean, dirty, epochs=2, batch_size=16, augment=False, seed=0)
+    return model, run
+
+
+def test_fc_shapes_and_context():
+    model = M.build_fc((16, 8), seed=0)
+    assert model.name == "fc"
+    assert model.input_shape == (None, 513, 1)
+    assert model.output_shape == (None, 513)
+    assert M.context_frames(model) == 1
+    assert [model.get_layer(f"dense{i}").units for i in (1, 2)] == [16, 8]
+
+
+def test_fc_estimate_is_a_gain_on_the_input_spectrum():
+    spectrum = _random_magnitudes((8, 513, 1), seed=9)
+    spectrum[:, ::5] = 0.0
+    output = M.build_fc((16, 8), seed=0).predict_on_batch(spectrum)
+    assert output.shape == (8, 513)
+    assert np.all(np.isfinite(output)) and np.all(output >= 0)
+    assert np.all(output <= spectrum[..., 0] * (1 + 1e-6))
+    assert np.all(output[:, ::5] == 0.0)
+
+
+@pytest.mark.parametrize("hidden_units", [(16, 8), (32,), (1024, 1024)])
+def test_fc_parameter_count(hidden_units):
+    """Dense layers: inputs x units + units each; the gain layer 513 x last + 513. The
+    standardisation keeps a mean and a variance per bin and a sample count: 513 x 2 + 1
+    non-trainable weights."""
+    model = M.build_fc(hidden_units, seed=0)
+    widths = (513,) + tuple(hidden_units) + (513,)
+    trainable = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    if hidden_units == (16, 8):
+        assert trainable == 513 * 16 + 16 + 16 * 8 + 8 + 8 * 513 + 513 == 12_977
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == trainable
+    assert sum(int(np.prod(w.shape)) for w in model.non_trainable_weights) == 513 * 2 + 1
+    assert model.count_params() == trainable + 513 * 2 + 1
+
+
+def test_fc_build_is_seeded():
+    a, b, c = M.build_fc((16, 8), seed=0), M.build_fc((16, 8), seed=0), M.build_fc((16, 8), seed=1)
+    for x, y in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a.get_layer("dense1").get_weights()[0],
+                              c.get_layer("dense1").get_weights()[0])
+
+
+def test_fc_training_lowers_the_loss(trained_fc):
+    _, run = trained_fc
+    loss = run.history["loss"]
+    assert run.epochs == len(loss) == 2
+    assert all(np.isfinite(loss)) and all(np.isfinite(run.history["val_loss"]))
+    assert loss[-1] < 0.9 * loss[0]
+    assert run.history["val_loss"][-1] < run.history["val_loss"][0]
+
+
+def test_fc_save_and_load_gives_identical_predictions(trained_fc, tmp_path):
+    model, _ = trained_fc
+    path = tmp_path / "fc.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.input_shape == (None, 513, 1) and M.context_frames(loaded) == 1
+    batch = _random_magnitudes((6, 513, 1), seed=10)
+    np.testing.assert_array_equal(loaded.predict_on_batch(batch), model.predict_on_batch(batch))
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fc_denoises_a_waveform_of_any_length(trained_fc, noisy_pair):
+    model, _ = trained_fc
+    _, dirty = noisy_pair
+    denoised = M.denoise_waveform(model, dirty[:20_001])
+    assert denoised.shape == (20_001,) and denoised.dtype == np.float32
+    assert np.all(np.isfinite(denoised))

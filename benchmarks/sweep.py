@@ -1,0 +1,103 @@
+"""Hyper-parameter sweep of the 1D CNN (kernel size D, number of kernels K, stride) and a few
+2D CNN variants, each trained with the same budget and scored on unseen speech.
+
+    python benchmarks/sweep.py [--audio-dir audio] [--epochs 30]
+
+Every point trains on the first 80 % of the training pair (its own last 10 % validates) and is
+scored by equation (1) on the last 20 %, which no point ever trains on. Writes
+``figures/sweep.csv`` and ``figures/sweep.png`` (held-out SNR against parameter count), which
+the notebook shows as precomputed results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import dsp_helpers as dsp  # noqa: E402
+import models_tf  # noqa: E402
+from models_tf import ConvBlock  # noqa: E402
+
+
+def cnn1d_blocks(kernel: int, kernels: int, stride: int) -> tuple[ConvBlock, ...]:
+    """The default 1D layout, three layers, with the first layer's D and K and every layer's
+    stride changed (later layers use 2K kernels and sizes 7 and 5, as in the default)."""
+    return (ConvBlock(kernels, kernel, stride), ConvBlock(2 * kernels, 7, stride),
+            ConvBlock(2 * kernels, 5, stride))
+
+
+CNN1D_POINTS = sorted({(d, 16, 2) for d in (3, 5, 9, 17, 33)}
+                      | {(9, k, 2) for k in (4, 8, 16, 32)}
+                      | {(9, 16, s) for s in (2, 3, 4)})
+CNN2D_POINTS = {
+    "default": models_tf.DEFAULT_CNN2D_BLOCKS,
+    "half the kernels": tuple(ConvBlock(max(1, b.filters // 2), b.kernel, b.stride)
+                              for b in models_tf.DEFAULT_CNN2D_BLOCKS),
+    "time stride 4 first": (ConvBlock(16, (4, 7), (4, 3)), ConvBlock(32, (3, 5), (1, 2)),
+                            ConvBlock(32, (3, 3), (1, 2))),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--audio-dir", default=str(ROOT / "audio"))
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--out", default=str(ROOT / "figures"))
+    args = parser.parse_args()
+
+    recordings = dsp.find_recordings(args.audio_dir)
+    clean, dirty = dsp.load_pair(recordings.train_clean, recordings.train_dirty)
+    split = models_tf.hop_aligned_split(len(clean), 0.2)
+    noisy_snr = dsp.snr_db(clean[split:], dirty[split:])
+    candidates = [("cnn1d", f"D={d} K={k} s={s}", d, k, s, models_tf.build_cnn1d, cnn1d_blocks(d, k, s))
+                  for d, k, s in CNN1D_POINTS]
+    candidates += [("cnn2d", label, "", "", "", models_tf.build_cnn2d, blocks)
+                   for label, blocks in CNN2D_POINTS.items()]
+
+    rows = []
+    for kind, label, kernel, kernels, stride, build, blocks in candidates:
+        model = build(blocks)
+        run = models_tf.train_denoiser(model, clean[:split], dirty[:split], epochs=args.epochs)
+        held_out = dsp.snr_db(clean[split:], models_tf.denoise_waveform(model, dirty[split:]))
+        rows.append({"model": kind, "variant": label, "D": kernel, "K": kernels, "stride": stride,
+                     "params": model.count_params(), "held_out_snr_db": round(held_out, 3),
+                     "train_seconds": round(run.seconds, 1), "epochs": run.epochs})
+        print(f"{kind} {label:24s} {model.count_params():>9,} params  {held_out:6.2f} dB  "
+              f"({run.seconds:.0f} s)", flush=True)
+
+    out = Path(args.out)
+    out.mkdir(exist_ok=True)
+    with open(out / "sweep.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    for kind, marker in (("cnn1d", "o"), ("cnn2d", "s")):
+        points = [r for r in rows if r["model"] == kind]
+        axis.scatter([r["params"] for r in points], [r["held_out_snr_db"] for r in points],
+                     marker=marker, label=kind.replace("cnn", "").upper() + " CNN")
+        for r in points:
+            axis.annotate(r["variant"], (r["params"], r["held_out_snr_db"]), fontsize=7,
+                          xytext=(3, 3), textcoords="offset points")
+    axis.axhline(noisy_snr, color="gray", linestyle="--", label="noisy input")
+    axis.set(xscale="log", xlabel="parameters", ylabel="SNR on the unseen last 20 % (dB)",
+             title=f"Same budget ({args.epochs} epochs max) for every variant")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(out / "sweep.png", dpi=110)
+    print(f"wrote {out / 'sweep.csv'} and {out / 'sweep.png'}")
+
+
+if __name__ == "__main__":
+    main()
