@@ -242,20 +242,6 @@ def frame_windows(magnitude: np.ndarray, window: int = WINDOW_FRAMES, pad: bool 
     return np.moveaxis(windows, -1, 1)  # (images, bins, window) -> (images, window, bins)
 
 
-def warp_frequency_axis(magnitude: np.ndarray, factor: float) -> np.ndarray:
-    """Stretch spectra along frequency: output bin ``f`` takes the (linearly interpolated)
-    magnitude of bin ``f / factor``, so ``factor > 1`` moves content up. ``(..., 513)`` in and out.
-
-    A crude vocal-tract-length change: it moves formants and harmonics the way a different
-    voice would.
-    """
-    source = np.minimum(np.arange(magnitude.shape[-1]) / factor, magnitude.shape[-1] - 1)
-    lower = np.floor(source).astype(int)
-    upper = np.minimum(lower + 1, magnitude.shape[-1] - 1)
-    weight = (source - lower).astype(np.float32)
-    return magnitude[..., lower] * (1 - weight) + magnitude[..., upper] * weight
-
-
 def reconstruct(magnitude: np.ndarray, phase: np.ndarray, length: int) -> np.ndarray:
     """Inverse STFT of ``magnitude * phase`` (both ``(frames, 513)``) to ``(length,)`` samples.
 

@@ -287,13 +287,11 @@ class RemixedBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, batch_size: int,
-                 augment: bool, seed: int, noise_gain_db: float = 3.0, level_db: float = 6.0,
-                 frequency_warp: float = 0.0):
+                 augment: bool, seed: int, noise_gain_db: float = 3.0, level_db: float = 6.0):
         super().__init__()
         self.clean, self.noise, self.frames = clean, noise, frames
         self.batch_size, self.augment = batch_size, augment
         self.noise_gain_db, self.level_db = noise_gain_db, level_db
-        self.frequency_warp = frequency_warp
         self.rng = np.random.default_rng(seed)
         self.clean_magnitude, _ = dsp.stft_frames(clean)
         self.count = len(self.clean_magnitude)
@@ -306,14 +304,12 @@ class RemixedBatches(keras.utils.PyDataset):
         self.padded_input = np.concatenate([silence, noisy_magnitude])
         self.target = level * self.clean_magnitude
         self.order = self.rng.permutation(self.count)
-        self.warps = np.ones(len(self))
 
     def on_epoch_end(self):
         if self.augment:
             decibels = self.rng.uniform(-1.0, 1.0, 2) * (self.noise_gain_db, self.level_db)
             self._mix(shift=int(self.rng.integers(len(self.noise))),
                       noise_gain=10 ** (decibels[0] / 20), level=10 ** (decibels[1] / 20))
-            self.warps = 1.0 + self.rng.uniform(-1.0, 1.0, len(self)) * self.frequency_warp
         else:
             self.order = self.rng.permutation(self.count)
 
@@ -323,11 +319,7 @@ class RemixedBatches(keras.utils.PyDataset):
     def __getitem__(self, index):
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         windows = self.padded_input[rows[:, np.newaxis] + np.arange(self.frames)]
-        target = self.target[rows]
-        if self.warps[index] != 1.0:
-            windows = dsp.warp_frequency_axis(windows, self.warps[index])
-            target = dsp.warp_frequency_axis(target, self.warps[index])
-        return as_model_input(windows, self.frames), target
+        return as_model_input(windows, self.frames), self.target[rows]
 
 
 @dataclass
@@ -363,7 +355,7 @@ def _adapt_standardisation(model: keras.Model, noisy_magnitude: np.ndarray) -> N
 def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
                    epochs: int = 60, batch_size: int = 64, learning_rate: float = 2e-3,
                    validation_fraction: float = 0.1, augment: bool = True, patience: int = 10,
-                   frequency_warp: float = 0.0, seed: int = 0) -> TrainingRun:
+                   seed: int = 0) -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
 
     The last ``validation_fraction`` of the pair (a contiguous tail, so no neighbouring frames
@@ -382,7 +374,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     frames = context_frames(model)
     split = hop_aligned_split(len(clean), validation_fraction)
     batches = RemixedBatches(clean[:split], dirty[:split] - clean[:split], frames, batch_size,
-                             augment, seed, frequency_warp=frequency_warp)
+                             augment, seed)
     validation_input = as_model_input(
         dsp.frame_windows(dsp.stft_frames(dirty[split:])[0], frames, pad=frames > 1), frames)
     validation_target = dsp.stft_frames(clean[split:])[0]

@@ -1,7 +1,7 @@
 """Hyper-parameter sweep of the 1D CNN (kernel size D, number of kernels K, stride) and a few
 2D CNN variants, each trained with the same budget and scored on unseen speech.
 
-    python benchmarks/sweep.py [--audio-dir audio] [--epochs 30]
+    python benchmarks/sweep.py [--audio-dir audio] [--epochs 30] [--plot-only]
 
 Every point trains on the first 80 % of the training pair (its own last 10 % validates) and is
 scored by equation (1) on the last 20 %, which no point ever trains on. Writes
@@ -48,17 +48,59 @@ CNN2D_POINTS = {
 }
 
 
+def plot_sweep(rows: list[dict], noisy_snr: float, epochs: int, path: Path) -> None:
+    """Held-out SNR against parameter count (all points), then against D, K and stride for the
+    1D CNN, with the best 2D variant as a reference line."""
+    cnn1d = [r for r in rows if r["model"] == "cnn1d"]
+    cnn2d = [r for r in rows if r["model"] == "cnn2d"]
+    best_2d = max(cnn2d, key=lambda r: float(r["held_out_snr_db"]))
+    figure, axes = plt.subplots(1, 4, figsize=(14, 3.6), sharey=True)
+    axes[0].scatter([int(r["params"]) for r in cnn1d], [float(r["held_out_snr_db"]) for r in cnn1d],
+                    label="1D CNN")
+    axes[0].scatter([int(r["params"]) for r in cnn2d], [float(r["held_out_snr_db"]) for r in cnn2d],
+                    marker="s", label="2D CNN")
+    axes[0].set(xscale="log", xlabel="parameters", ylabel="SNR on the unseen last 20 % (dB)")
+    axes[0].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    axes[0].legend(fontsize=8)
+    default = {"D": 9, "K": 16, "stride": 2}
+    for axis, (name, label) in zip(axes[1:], (("D", "kernel size D (first layer)"),
+                                              ("K", "kernels K (first layer; later 2K)"),
+                                              ("stride", "stride (every layer)"))):
+        others = [key for key in default if key != name]
+        series = sorted((int(r[name]), float(r["held_out_snr_db"])) for r in cnn1d
+                        if all(int(r[key]) == default[key] for key in others))
+        axis.plot(*zip(*series), "o-", label="1D CNN")
+        axis.axhline(float(best_2d["held_out_snr_db"]), color="tab:orange", linestyle="--",
+                     label=f"2D CNN, {best_2d['variant']}")
+        axis.set(xlabel=label, xticks=[x for x, _ in series])
+        axis.legend(fontsize=8)
+    figure.suptitle(f"Same budget for every variant ({epochs} epochs at most); "
+                    f"the noisy input scores {noisy_snr:.2f} dB")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--audio-dir", default=str(ROOT / "audio"))
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--out", default=str(ROOT / "figures"))
+    parser.add_argument("--plot-only", action="store_true",
+                        help="redraw sweep.png from an existing sweep.csv, training nothing")
     args = parser.parse_args()
 
     recordings = dsp.find_recordings(args.audio_dir)
     clean, dirty = dsp.load_pair(recordings.train_clean, recordings.train_dirty)
     split = models_tf.hop_aligned_split(len(clean), 0.2)
     noisy_snr = dsp.snr_db(clean[split:], dirty[split:])
+    out = Path(args.out)
+    if args.plot_only:
+        with open(out / "sweep.csv", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        plot_sweep(rows, noisy_snr, args.epochs, out / "sweep.png")
+        print(f"wrote {out / 'sweep.png'}")
+        return
+
     candidates = [("cnn1d", f"D={d} K={k} s={s}", d, k, s, models_tf.build_cnn1d, cnn1d_blocks(d, k, s))
                   for d, k, s in CNN1D_POINTS]
     candidates += [("cnn2d", label, "", "", "", models_tf.build_cnn2d, blocks)
@@ -75,27 +117,12 @@ def main() -> None:
         print(f"{kind} {label:24s} {model.count_params():>9,} params  {held_out:6.2f} dB  "
               f"({run.seconds:.0f} s)", flush=True)
 
-    out = Path(args.out)
     out.mkdir(exist_ok=True)
     with open(out / "sweep.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-
-    figure, axis = plt.subplots(figsize=(8, 4.5))
-    for kind, marker in (("cnn1d", "o"), ("cnn2d", "s")):
-        points = [r for r in rows if r["model"] == kind]
-        axis.scatter([r["params"] for r in points], [r["held_out_snr_db"] for r in points],
-                     marker=marker, label=kind.replace("cnn", "").upper() + " CNN")
-        for r in points:
-            axis.annotate(r["variant"], (r["params"], r["held_out_snr_db"]), fontsize=7,
-                          xytext=(3, 3), textcoords="offset points")
-    axis.axhline(noisy_snr, color="gray", linestyle="--", label="noisy input")
-    axis.set(xscale="log", xlabel="parameters", ylabel="SNR on the unseen last 20 % (dB)",
-             title=f"Same budget ({args.epochs} epochs max) for every variant")
-    axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(out / "sweep.png", dpi=110)
+    plot_sweep(rows, noisy_snr, args.epochs, out / "sweep.png")
     print(f"wrote {out / 'sweep.csv'} and {out / 'sweep.png'}")
 
 

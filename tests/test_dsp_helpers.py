@@ -592,7 +592,7 @@ def test_audio_table_of_a_silent_clip_is_clean():
 
 
 # --------------------------------------------------------------------------------------------
-# Audio players, grouped bars, frequency warping, the improvement gate
+# Audio players, grouped bars, the improvement gate
 # --------------------------------------------------------------------------------------------
 
 FLAC_PREFIX = "data:audio/flac;base64,"
@@ -659,72 +659,6 @@ def test_plot_grouped_bars_without_a_filename_saves_nothing(tmp_path, monkeypatc
     monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path / "figures")
     dsp.plot_grouped_bars({"noisy": {"a": 1.0}}, "SNR (dB)")
     assert not (tmp_path / "figures").exists()
-
-
-def test_warp_frequency_axis_by_one_is_the_identity():
-    magnitude = np.random.default_rng(0).uniform(0, 1, (7, 513)).astype(np.float32)
-    np.testing.assert_array_equal(dsp.warp_frequency_axis(magnitude, 1.0), magnitude)
-
-
-def test_warp_frequency_axis_by_two_moves_bin_f_to_bin_2f():
-    spectrum = np.zeros(513, dtype=np.float32)
-    spectrum[50] = 1.0
-    warped = dsp.warp_frequency_axis(spectrum, 2.0)
-    assert warped.shape == (513,)
-    assert np.argmax(warped) == 100 and warped[100] == pytest.approx(1.0)
-    # bins 99 and 101 read bins 49.5 and 50.5: half the peak, by linear interpolation
-    assert warped[99] == pytest.approx(0.5) and warped[101] == pytest.approx(0.5)
-    assert np.count_nonzero(warped) == 3
-    # and a factor below 1 moves it down: bin 25 reads bin 50
-    assert np.argmax(dsp.warp_frequency_axis(spectrum, 0.5)) == 25
-
-
-def test_warp_frequency_axis_keeps_batch_shapes():
-    rng = np.random.default_rng(1)
-    for shape in [(513,), (4, 513), (3, 20, 513)]:
-        magnitude = rng.uniform(0, 1, shape).astype(np.float32)
-        warped = dsp.warp_frequency_axis(magnitude, 1.07)
-        assert warped.shape == shape and warped.dtype == np.float32
-        assert np.all(np.isfinite(warped)) and np.all(warped >= 0)
-    # every spectrum of a batch is warped the same way, on its own
-    batch = rng.uniform(0, 1, (3, 20, 513)).astype(np.float32)
-    np.testing.assert_allclose(dsp.warp_frequency_axis(batch, 0.93)[2, 7],
-                               dsp.warp_frequency_axis(batch[2, 7], 0.93), rtol=1e-6)
-
-
-@pytest.mark.parametrize("frames", [1, 20])
-def test_remixed_batches_warp_frequency_only_after_epoch_0(speech_like, frames):
-    """``frequency_warp`` changes nothing in epoch 0; from epoch 1 on every batch (inputs and
-    targets) is the unwarped batch warped by its own factor within 1 +- frequency_warp."""
-    import models_tf as M
-
-    rng = np.random.default_rng(12)
-    clean = speech_like(16_000, seed=11) + 1e-3 * rng.standard_normal(16_000).astype(np.float32)
-    noise = (0.05 * rng.standard_normal(16_000)).astype(np.float32)
-
-    def batches(warp):
-        return M.RemixedBatches(clean, noise, frames, batch_size=10, augment=True, seed=0,
-                                frequency_warp=warp)
-
-    warped, plain = batches(0.1), batches(0.0)
-    for index in range(len(plain)):  # epoch 0: identical
-        for a, b in zip(warped[index], plain[index]):
-            np.testing.assert_array_equal(a, b)
-    warped.on_epoch_end()
-    plain.on_epoch_end()
-    assert np.all(np.abs(warped.warps - 1.0) <= 0.1) and np.all(warped.warps != 1.0)
-    assert len(np.unique(warped.warps)) == len(warped)  # one factor per batch
-    for index in range(len(plain)):
-        (x, y), (x0, y0) = warped[index], plain[index]
-        assert x.shape == x0.shape and y.shape == y0.shape
-        assert not np.allclose(x, x0) and not np.allclose(y, y0)
-        factor = warped.warps[index]
-        np.testing.assert_allclose(
-            y, dsp.warp_frequency_axis(y0, factor), rtol=1e-6, atol=1e-9)
-        np.testing.assert_allclose(
-            x.reshape(len(x), frames, 513),
-            dsp.warp_frequency_axis(x0.reshape(len(x0), frames, 513), factor),
-            rtol=1e-6, atol=1e-9)
 
 
 def test_require_improvement_passes_when_the_margin_is_met():
