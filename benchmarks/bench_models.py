@@ -53,6 +53,7 @@ def main() -> None:
     for name in args.models:
         model = BUILDERS[name]()
         run = models_tf.train_denoiser(model, clean, dirty, epochs=args.epochs)
+        models_tf.denoise_waveform(model, dirty[:dsp.SAMPLE_RATE])  # warm-up: builds the graph
         start = time.perf_counter()
         estimates = {k: models_tf.denoise_waveform(model, v) for k, v in noisy.items()
                      if k != "last 20%"}
