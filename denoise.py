@@ -284,7 +284,8 @@ def load_denoiser(path: Path):
 
 def denoise_in_segments(model, signal: np.ndarray, segment_samples: int,
                         progress=None) -> np.ndarray:
-    """Denoise a ``(samples,)`` signal segment by segment; equal to denoising it whole.
+    """Denoise a ``(samples,)`` signal segment by segment; equal to denoising it whole (up to
+    float32 rounding, since the network sees other batch sizes).
 
     Each segment is denoised with enough of the signal around it that every STFT frame, and every
     window of frames the model sees, is the one the whole signal gives: ``frames x hop`` samples

@@ -310,7 +310,9 @@ def test_denoising_in_segments_equals_denoising_whole(models_dir, standin_dir, n
     noisy = dsp.load_audio(standin_dir / "test_x_02.wav", verbose=False)[:length]
     whole = models_tf.denoise_waveform(model, noisy)
     for segment in (dsp.HOP_LENGTH, 7 * dsp.HOP_LENGTH, 40 * dsp.HOP_LENGTH):
-        np.testing.assert_array_equal(denoise.denoise_in_segments(model, noisy, segment), whole)
+        # equal up to float32 rounding: the network's batch size changes its summation order
+        np.testing.assert_allclose(denoise.denoise_in_segments(model, noisy, segment), whole,
+                                   rtol=0, atol=1e-6)
 
 
 def _results(tmp_path, cnn1d_snrs, cnn2d_snrs):
