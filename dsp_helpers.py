@@ -267,17 +267,23 @@ def oracle_reconstruction(clean: np.ndarray, noisy: np.ndarray) -> np.ndarray:
 # Quality
 # --------------------------------------------------------------------------------------------
 
+def _signal_pair(metric: str, reference, estimate) -> tuple[np.ndarray, np.ndarray]:
+    """Both signals as float64 arrays, or a ValueError if their shapes differ."""
+    reference = np.asarray(reference, dtype=np.float64)
+    estimate = np.asarray(estimate, dtype=np.float64)
+    if reference.shape != estimate.shape:
+        raise ValueError(f"{metric} needs signals of equal length, got {reference.shape} "
+                         f"(reference) and {estimate.shape} (estimate)")
+    return reference, estimate
+
+
 def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     """Equation (1): ``10 log10( sum s(t)^2 / sum (s(t) - s_hat(t))^2 )`` in dB.
 
     Both signals are ``(samples,)`` of equal length. A perfect estimate gives ``inf``; a silent
     reference with any error gives ``-inf`` (never NaN).
     """
-    reference = np.asarray(reference, dtype=np.float64)
-    estimate = np.asarray(estimate, dtype=np.float64)
-    if reference.shape != estimate.shape:
-        raise ValueError(f"SNR needs signals of equal length, got {reference.shape} "
-                         f"(reference) and {estimate.shape} (estimate)")
+    reference, estimate = _signal_pair("SNR", reference, estimate)
     signal_energy = float(np.sum(reference ** 2))
     error_energy = float(np.sum((reference - estimate) ** 2))
     if error_energy == 0.0:
@@ -294,11 +300,7 @@ def si_sdr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     then ``10 log10(|alpha s|^2 / |alpha s - s_hat|^2)``. Unlike equation (1) it ignores the
     estimate's overall gain. Signals are ``(samples,)`` of equal length.
     """
-    reference = np.asarray(reference, dtype=np.float64)
-    estimate = np.asarray(estimate, dtype=np.float64)
-    if reference.shape != estimate.shape:
-        raise ValueError(f"SI-SDR needs signals of equal length, got {reference.shape} "
-                         f"(reference) and {estimate.shape} (estimate)")
+    reference, estimate = _signal_pair("SI-SDR", reference, estimate)
     reference_energy = float(np.dot(reference, reference))
     if reference_energy == 0.0:
         return -math.inf if np.any(estimate) else math.inf
@@ -316,11 +318,8 @@ def stoi_score(reference: np.ndarray, estimate: np.ndarray,
     computed by the ``pystoi`` package on ``(samples,)`` signals of equal length."""
     from pystoi import stoi
 
-    if np.shape(reference) != np.shape(estimate):
-        raise ValueError(f"STOI needs signals of equal length, got {np.shape(reference)} "
-                         f"(reference) and {np.shape(estimate)} (estimate)")
-    return float(stoi(np.asarray(reference, np.float64), np.asarray(estimate, np.float64),
-                      sample_rate, extended=False))
+    reference, estimate = _signal_pair("STOI", reference, estimate)
+    return float(stoi(reference, estimate, sample_rate, extended=False))
 
 
 def quality_scores(reference: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
