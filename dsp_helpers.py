@@ -256,11 +256,40 @@ def reconstruct(magnitude: np.ndarray, phase: np.ndarray, length: int) -> np.nda
     return signal.astype(np.float32)
 
 
-def oracle_reconstruction(clean: np.ndarray, noisy: np.ndarray) -> np.ndarray:
-    """The ceiling of any magnitude-only method: clean magnitude put back with the noisy phase."""
-    clean_magnitude, _ = stft_frames(clean)
+MAGNITUDE_TARGETS = ("magnitude", "phase_sensitive")
+
+
+def target_magnitude(clean_magnitude: np.ndarray, clean_phase: np.ndarray,
+                     noisy_phase: np.ndarray, kind: str = "magnitude") -> np.ndarray:
+    r"""The magnitude to play with the noisy phase, ``(frames, 513)`` float32.
+
+    ``"magnitude"``: the clean magnitude :math:`|S|`. ``"phase_sensitive"``: the part of the
+    clean spectrum along the noisy phase, :math:`\max(0, |S|\cos(\angle S - \angle X))`. Of all
+    non-negative magnitudes :math:`m`, it puts :math:`m\,e^{j\angle X}` closest to :math:`S` in
+    every bin, since :math:`|m e^{j\angle X} - S|^2 = (m - |S|\cos\Delta)^2 + |S|^2\sin^2\Delta`.
+    Phases are unit-modulus complex arrays as :func:`stft_frames` returns them.
+    """
+    if kind not in MAGNITUDE_TARGETS:
+        raise ValueError(f"unknown magnitude target {kind!r}; choose one of {MAGNITUDE_TARGETS}")
+    clean_magnitude = np.asarray(clean_magnitude, dtype=np.float32)
+    if kind == "magnitude":
+        return clean_magnitude
+    cosine = np.real(np.asarray(clean_phase) * np.conj(noisy_phase))
+    return np.maximum(clean_magnitude * cosine, 0.0).astype(np.float32)
+
+
+def oracle_reconstruction(clean: np.ndarray, noisy: np.ndarray,
+                          kind: str = "magnitude") -> np.ndarray:
+    """An oracle that knows the clean signal but keeps the noisy phase: the inverse STFT of
+    :func:`target_magnitude` of ``kind`` with the noisy phase, ``(samples,)``.
+
+    ``"magnitude"`` (clean magnitude, noisy phase) is the ceiling the handout's networks aim at;
+    ``"phase_sensitive"`` is the best any magnitude can do with the noisy phase.
+    """
+    clean_magnitude, clean_phase = stft_frames(clean)
     _, noisy_phase = stft_frames(noisy)
-    return reconstruct(clean_magnitude, noisy_phase, len(noisy))
+    magnitude = target_magnitude(clean_magnitude, clean_phase, noisy_phase, kind)
+    return reconstruct(magnitude, noisy_phase, len(noisy))
 
 
 # --------------------------------------------------------------------------------------------

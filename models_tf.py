@@ -276,42 +276,47 @@ def as_model_input(windows: np.ndarray, frames: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 class RemixedBatches(keras.utils.PyDataset):
-    """Shuffled minibatches of ``(noisy input, clean spectrum)`` drawn from one training pair.
+    """Shuffled minibatches of ``(noisy input, target spectrum)`` drawn from one training pair.
 
     Inputs are :func:`as_model_input` windows of ``frames`` consecutive noisy spectra (with
-    ``frames - 1`` silent frames prepended), targets the clean spectrum of each window's last
-    frame, ``(B, 513)``. Epoch 0 uses the recorded mixture ``clean + noise``. With ``augment``,
-    every later epoch re-mixes the clean speech with the noise circularly shifted by a random
-    offset, scaled by a random gain of ±``noise_gain_db``, and the whole mixture (and target)
-    by ±``level_db``: new noise placements over the same speech, at varied levels.
+    ``frames - 1`` silent frames prepended), targets the ``target`` kind of
+    :func:`dsp_helpers.target_magnitude` for each window's last frame, ``(B, 513)``. Even
+    epochs (0, 2, ...) use the recorded mixture ``clean + noise``. With ``augment``, odd epochs
+    re-mix the clean speech with the noise circularly shifted by a random offset: the same
+    speech under new noise placements. Without it, every epoch uses the recorded mixture.
     """
 
     def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, batch_size: int,
-                 augment: bool, seed: int, noise_gain_db: float = 3.0, level_db: float = 6.0):
+                 augment: bool, seed: int, target: str = "phase_sensitive"):
         super().__init__()
         self.clean, self.noise, self.frames = clean, noise, frames
-        self.batch_size, self.augment = batch_size, augment
-        self.noise_gain_db, self.level_db = noise_gain_db, level_db
+        self.batch_size, self.augment, self.target_kind = batch_size, augment, target
         self.rng = np.random.default_rng(seed)
-        self.clean_magnitude, _ = dsp.stft_frames(clean)
+        self.clean_magnitude, self.clean_phase = dsp.stft_frames(clean)
         self.count = len(self.clean_magnitude)
-        self._mix(shift=0, noise_gain=1.0, level=1.0)
+        self.epoch = 0
+        self.recorded = self._mixture(shift=0)
+        self._use(self.recorded)
 
-    def _mix(self, shift: int, noise_gain: float, level: float) -> None:
-        noisy = level * (self.clean + noise_gain * np.roll(self.noise, shift))
-        noisy_magnitude, _ = dsp.stft_frames(noisy)
+    def _mixture(self, shift: int) -> tuple[np.ndarray, np.ndarray]:
+        """Padded noisy input ``(frames - 1 + count, 513)`` and target ``(count, 513)`` of the
+        clean speech plus the noise circularly shifted by ``shift`` samples."""
+        noisy_magnitude, noisy_phase = dsp.stft_frames(self.clean + np.roll(self.noise, shift))
         silence = dsp.silence_frames(self.frames - 1, seed=int(self.rng.integers(2**31)))
-        self.padded_input = np.concatenate([silence, noisy_magnitude])
-        self.target = level * self.clean_magnitude
+        target = dsp.target_magnitude(self.clean_magnitude, self.clean_phase, noisy_phase,
+                                      self.target_kind)
+        return np.concatenate([silence, noisy_magnitude]), target
+
+    def _use(self, mixture: tuple[np.ndarray, np.ndarray]) -> None:
+        self.padded_input, self.target = mixture
         self.order = self.rng.permutation(self.count)
 
     def on_epoch_end(self):
-        if self.augment:
-            decibels = self.rng.uniform(-1.0, 1.0, 2) * (self.noise_gain_db, self.level_db)
-            self._mix(shift=int(self.rng.integers(len(self.noise))),
-                      noise_gain=10 ** (decibels[0] / 20), level=10 ** (decibels[1] / 20))
+        self.epoch += 1
+        if self.augment and self.epoch % 2 == 1:
+            self._use(self._mixture(shift=int(self.rng.integers(len(self.noise)))))
         else:
-            self.order = self.rng.permutation(self.count)
+            self._use(self.recorded)
 
     def __len__(self):
         return math.ceil(self.count / self.batch_size)
@@ -355,14 +360,15 @@ def _adapt_standardisation(model: keras.Model, noisy_magnitude: np.ndarray) -> N
 def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
                    epochs: int = 60, batch_size: int = 64, learning_rate: float = 2e-3,
                    validation_fraction: float = 0.1, augment: bool = True, patience: int = 10,
-                   seed: int = 0) -> TrainingRun:
+                   seed: int = 0, target: str = "phase_sensitive") -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
 
     The last ``validation_fraction`` of the pair (a contiguous tail, so no neighbouring frames
-    leak) is held out for validation; the rest trains with mean squared error on magnitudes,
-    Adam, a learning rate that decays from ``learning_rate`` to 0 along a half cosine over
-    ``epochs``, and early stopping after ``patience`` epochs without improvement, restoring the
-    best weights. Seeded:
+    leak) is held out for validation. The rest trains on :class:`RemixedBatches` (the recorded
+    mixture, alternating with re-mixes if ``augment``) with the mean squared error between the
+    output and the ``target`` kind of :func:`dsp_helpers.target_magnitude`, Adam, a learning
+    rate that decays from ``learning_rate`` to 0 along a half cosine over ``epochs``, and early
+    stopping after ``patience`` epochs without improvement, restoring the best weights. Seeded:
     a rerun on one machine gives the same numbers.
     """
     clean = np.asarray(clean, dtype=np.float32)
@@ -374,10 +380,12 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     frames = context_frames(model)
     split = hop_aligned_split(len(clean), validation_fraction)
     batches = RemixedBatches(clean[:split], dirty[:split] - clean[:split], frames, batch_size,
-                             augment, seed)
+                             augment, seed, target)
+    validation_magnitude, validation_phase = dsp.stft_frames(dirty[split:])
     validation_input = as_model_input(
-        dsp.frame_windows(dsp.stft_frames(dirty[split:])[0], frames, pad=frames > 1), frames)
-    validation_target = dsp.stft_frames(clean[split:])[0]
+        dsp.frame_windows(validation_magnitude, frames, pad=frames > 1), frames)
+    validation_target = dsp.target_magnitude(*dsp.stft_frames(clean[split:]), validation_phase,
+                                             target)
     _adapt_standardisation(model, batches.padded_input[frames - 1:])
 
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")

@@ -563,7 +563,8 @@ def test_remixed_batches_shapes(remix_signals, frames):
 @pytest.mark.parametrize("frames", [1, 20])
 def test_remixed_batches_epoch0_is_the_recorded_mixture(remix_signals, frames):
     clean, noise = remix_signals
-    batches = M.RemixedBatches(clean, noise, frames, batch_size=10, augment=True, seed=0)
+    batches = M.RemixedBatches(clean, noise, frames, batch_size=10, augment=True, seed=0,
+                               target="magnitude")
     inputs, targets = _epoch(batches)
     clean_magnitude, _ = dsp.stft_frames(clean)
     noisy_magnitude, _ = dsp.stft_frames(clean + noise)
@@ -579,57 +580,71 @@ def test_remixed_batches_epoch0_is_the_recorded_mixture(remix_signals, frames):
             assert np.all(image[:frames - 1 - t] < dsp.SILENCE_MAGNITUDE)
 
 
+def test_remixed_batches_default_target_is_phase_sensitive(remix_signals):
+    clean, noise = remix_signals
+    batches = M.RemixedBatches(clean, noise, 1, batch_size=10, augment=False, seed=0)
+    inputs, targets = _epoch(batches)
+    noisy_magnitude, noisy_phase = dsp.stft_frames(clean + noise)
+    expected = dsp.target_magnitude(*dsp.stft_frames(clean), noisy_phase, "phase_sensitive")
+    rows = _row_index(inputs.reshape(-1, 513), noisy_magnitude)
+    np.testing.assert_array_equal(targets, expected[rows])
+    assert np.all(targets <= dsp.stft_frames(clean)[0][rows] + 1e-7)
+
+
+def _current_frame_values(batches, frames):
+    """All values of every input's current (last) frame in one epoch, sorted."""
+    inputs, _ = _epoch(batches)
+    return np.sort(inputs.reshape(len(inputs), frames, 513)[:, -1], axis=None)
+
+
 @pytest.mark.parametrize("frames", [1, 20])
-def test_remixed_batches_augment_remixes_after_each_epoch(remix_signals, frames):
+def test_remixed_batches_alternate_recorded_and_remixed_epochs(remix_signals, frames):
+    """With ``augment``, epochs 0, 2, 4 hold the recorded mixture and epochs 1, 3 new ones,
+    each a circular shift of the same noise under the same speech."""
     clean, noise = remix_signals
     batches = M.RemixedBatches(clean, noise, frames, batch_size=10, augment=True, seed=0)
-    before_inputs, _ = _epoch(batches)
-    batches.on_epoch_end()
-    after_inputs, after_targets = _epoch(batches)
-    # a new mixture: the multiset of input values differs
-    assert not np.array_equal(np.sort(before_inputs, axis=None), np.sort(after_inputs, axis=None))
-    # the targets are still the clean spectra, all scaled by one level within +-6 dB
-    clean_magnitude, _ = dsp.stft_frames(clean)
-    level = after_targets.sum() / clean_magnitude.sum()
-    assert 10 ** (-6 / 20) - 1e-6 <= level <= 10 ** (6 / 20) + 1e-6
-    np.testing.assert_allclose(np.sort(after_targets, axis=None),
-                               np.sort(level * clean_magnitude, axis=None), rtol=1e-4, atol=1e-6)
+    recorded = np.sort(dsp.stft_frames(clean + noise)[0], axis=None)
+    epochs = []
+    for _ in range(5):
+        epochs.append(_current_frame_values(batches, frames))
+        batches.on_epoch_end()
+    for epoch in (0, 2, 4):
+        np.testing.assert_array_equal(epochs[epoch], recorded)
+    for epoch in (1, 3):
+        assert not np.array_equal(epochs[epoch], recorded)
+    assert not np.array_equal(epochs[1], epochs[3])  # a different shift each time
 
 
 @pytest.mark.parametrize("frames", [1, 20])
 def test_remixed_batches_without_augment_keep_the_mixture(remix_signals, frames):
     clean, noise = remix_signals
-    batches = M.RemixedBatches(clean, noise, frames, batch_size=10, augment=False, seed=0)
+    batches = M.RemixedBatches(clean, noise, frames, batch_size=10, augment=False, seed=0,
+                               target="magnitude")
     clean_magnitude, _ = dsp.stft_frames(clean)
     before_inputs, before_targets = _epoch(batches)
-    batches.on_epoch_end()
-    after_inputs, after_targets = _epoch(batches)
-    before_rows = _row_index(before_targets, clean_magnitude)
-    after_rows = _row_index(after_targets, clean_magnitude)
-    assert not np.array_equal(before_rows, after_rows)  # reshuffled...
-    # ...but every frame has the same input as before
-    np.testing.assert_array_equal(after_inputs[np.argsort(after_rows)],
-                                  before_inputs[np.argsort(before_rows)])
+    for _ in range(2):
+        batches.on_epoch_end()
+        after_inputs, after_targets = _epoch(batches)
+        before_rows = _row_index(before_targets, clean_magnitude)
+        after_rows = _row_index(after_targets, clean_magnitude)
+        assert not np.array_equal(before_rows, after_rows)  # reshuffled...
+        # ...but every frame has the same input as before
+        np.testing.assert_array_equal(after_inputs[np.argsort(after_rows)],
+                                      before_inputs[np.argsort(before_rows)])
 
 
 @pytest.mark.parametrize("frames", [1, 20])
-def test_remixed_batches_scale_mixture_and_target_together(remix_signals, frames):
-    """With silent noise every re-mix is just ``level x clean``: each input's current frame
-    must equal its target, at a level that varies between epochs within +-6 dB."""
+def test_remixed_batches_with_silent_noise_target_the_input(remix_signals, frames):
+    """Without noise the noisy phase is the clean phase, so the phase-sensitive target is the
+    clean magnitude, which is also each input's current frame, in every epoch."""
     clean, _ = remix_signals
     batches = M.RemixedBatches(clean, np.zeros_like(clean), frames, batch_size=10, augment=True,
                                seed=3)
-    clean_total = dsp.stft_frames(clean)[0].sum()
-    levels = []
-    for _ in range(4):
-        batches.on_epoch_end()
+    for _ in range(3):
         inputs, targets = _epoch(batches)
         current = inputs.reshape(len(inputs), frames, 513)[:, -1]
-        np.testing.assert_allclose(current, targets, rtol=1e-4, atol=1e-5)
-        levels.append(targets.sum() / clean_total)
-    decibels = 20 * np.log10(levels)
-    assert np.all(np.abs(decibels) <= 6.0 + 1e-3)
-    assert np.ptp(decibels) > 0.5
+        np.testing.assert_allclose(current, targets, rtol=1e-5, atol=1e-7)
+        batches.on_epoch_end()
 
 
 # --------------------------------------------------------------------------------------------
