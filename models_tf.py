@@ -162,8 +162,8 @@ def format_dimension_table(rows: list[dict]) -> str:
 # --------------------------------------------------------------------------------------------
 
 DEFAULT_CNN1D_BLOCKS = (ConvBlock(16, 9, 2), ConvBlock(32, 7, 2), ConvBlock(32, 5, 2))
-DEFAULT_CNN2D_BLOCKS = (ConvBlock(16, (4, 7), (2, 3)), ConvBlock(32, (3, 5), (2, 2)),
-                        ConvBlock(32, (4, 3), (1, 2)))
+DEFAULT_CNN2D_BLOCKS = (ConvBlock(16, (4, 9), (4, 2)), ConvBlock(32, (5, 7), (1, 2)),
+                        ConvBlock(32, (1, 5), (1, 2)))
 
 
 def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: str,
@@ -255,6 +255,14 @@ def build_fc(hidden_units=(1024, 1024), seed: int = 0) -> keras.Model:
         return features
 
     return _gain_network((dsp.N_BINS,), dense_layers, "fc", seed)
+
+
+def default_epochs(model: keras.Model) -> int:
+    """The epoch budget :func:`train_denoiser` gives ``model`` unless told otherwise: 60 for a
+    network that sees one spectrum, 100 for the 2D CNN, which converges more slowly (measured on
+    the stand-in set: +1.0 dB training SNR from 60 to 100 epochs, against +0.4 dB for the 1D
+    CNN). Both CNNs together then train in about 2½ minutes on a 2-core CPU."""
+    return 60 if context_frames(model) == 1 else 100
 
 
 def context_frames(model: keras.Model) -> int:
@@ -358,8 +366,8 @@ def _adapt_standardisation(model: keras.Model, noisy_magnitude: np.ndarray) -> N
 
 
 def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
-                   epochs: int = 60, batch_size: int = 64, learning_rate: float = 2e-3,
-                   validation_fraction: float = 0.1, augment: bool = True, patience: int = 10,
+                   epochs: int | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
+                   validation_fraction: float = 0.1, augment: bool = True, patience: int = 20,
                    seed: int = 0, target: str = "phase_sensitive") -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
 
@@ -367,8 +375,8 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     leak) is held out for validation. The rest trains on :class:`RemixedBatches` (the recorded
     mixture, alternating with re-mixes if ``augment``) with the mean squared error between the
     output and the ``target`` kind of :func:`dsp_helpers.target_magnitude`, Adam, a learning
-    rate that decays from ``learning_rate`` to 0 along a half cosine over ``epochs``, and early
-    stopping after ``patience`` epochs without improvement, restoring the best weights. Seeded:
+    rate that decays from ``learning_rate`` to 0 along a half cosine over ``epochs`` (``None``:
+    :func:`default_epochs`), and early stopping after ``patience`` epochs without improvement, restoring the best weights. Seeded:
     a rerun on one machine gives the same numbers.
     """
     clean = np.asarray(clean, dtype=np.float32)
@@ -378,6 +386,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
                          f"{clean.shape} and {dirty.shape}")
     keras.utils.set_random_seed(seed)
     frames = context_frames(model)
+    epochs = default_epochs(model) if epochs is None else epochs
     split = hop_aligned_split(len(clean), validation_fraction)
     batches = RemixedBatches(clean[:split], dirty[:split] - clean[:split], frames, batch_size,
                              augment, seed, target)

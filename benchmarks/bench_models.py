@@ -46,9 +46,10 @@ def main() -> None:
             references[name] = dsp.load_audio(clip.clean)
             noisy[name] = dsp.load_audio(clip.noisy)
 
-    rows = {"noisy": score(noisy, references),
-            "ceiling": score({k: dsp.oracle_reconstruction(references[k], noisy[k])
-                              for k in noisy}, references)}
+    rows = {"noisy": score(noisy, references)}
+    for row, kind in (("ceiling", "magnitude"), ("PS oracle", "phase_sensitive")):
+        rows[row] = score({k: dsp.oracle_reconstruction(references[k], noisy[k], kind)
+                           for k in noisy}, references)
     extras = {}
     for name in args.models:
         model = BUILDERS[name]()
@@ -67,14 +68,16 @@ def main() -> None:
         extras[name] = (model.count_params(), run, held_out_run, speed)
 
     columns = list(references)
-    print("\nSNR by equation (1), dB  [share of the ceiling's gain over the noisy input]")
+    print("\nSNR by equation (1), dB  [share of the ceiling's gain over the noisy input; the ceiling"
+          " is the clean magnitude with the noisy phase, the PS oracle the phase-sensitive"
+          " magnitude, the best any magnitude can do with the noisy phase]")
     print(f"{'':10s}" + "".join(f"{c:>20s}" for c in columns))
     for row, values in rows.items():
         cells = []
         for c in columns:
             gain = rows["ceiling"][c] - rows["noisy"][c]
             share = (values[c] - rows["noisy"][c]) / gain
-            cells.append(f"{values[c]:8.2f} [{share:6.1%}]" if row not in ("noisy", "ceiling")
+            cells.append(f"{values[c]:8.2f} [{share:6.1%}]" if row != "noisy"
                          else f"{values[c]:8.2f}         ")
         print(f"{row:10s}" + "".join(f"{cell:>20s}" for cell in cells))
     print()

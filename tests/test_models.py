@@ -56,6 +56,12 @@ def test_context_frames(default_models):
     assert M.context_frames(default_models[2]) == 20
 
 
+def test_default_epochs_give_the_2d_cnn_the_larger_budget(default_models):
+    assert M.default_epochs(default_models[1]) == 60
+    assert M.default_epochs(M.build_fc((8,))) == 60
+    assert M.default_epochs(default_models[2]) == 100
+
+
 def test_output_is_a_gain_on_the_current_noisy_frame(default_models):
     """The estimate is (non-negative gain) x (last input frame): bins that are zero in the
     current frame stay zero, whatever the earlier frames hold."""
@@ -132,13 +138,13 @@ def test_dimension_table_of_the_default_cnn1d(default_models):
 def test_dimension_table_of_the_default_cnn2d(default_models):
     rows = M.dimension_table((20, 513), M.DEFAULT_CNN2D_BLOCKS)
     _assert_table_matches_keras(default_models[2], (20, 513), M.DEFAULT_CNN2D_BLOCKS)
-    # (20, 513) -> conv (4, 7) / (2, 3): (16//2+1, 506//3+1) = (9, 169)
-    #           -> conv (3, 5) / (2, 2): (6//2+1, 164//2+1) = (4, 83)
-    #           -> conv (4, 3) / (1, 2): (0//1+1, 80//2+1)  = (1, 41); 41 x 32 = 1312
-    assert [row["shape"] for row in rows] == [(20, 513, 1), (9, 169, 16), (4, 83, 32),
-                                              (1, 41, 32), (1312,), (513,)]
+    # (20, 513) -> conv (4, 9) / (4, 2): (16//4+1, 504//2+1) = (5, 253)
+    #           -> conv (5, 7) / (1, 2): (0//1+1, 246//2+1) = (1, 124)
+    #           -> conv (1, 5) / (1, 2): (0//1+1, 119//2+1) = (1, 60); 60 x 32 = 1920
+    assert [row["shape"] for row in rows] == [(20, 513, 1), (5, 253, 16), (1, 124, 32),
+                                              (1, 60, 32), (1920,), (513,)]
     # every layer's last position still depends on the last (current) frame
-    assert [row["reach"] for row in rows[:-2]] == [(19, 512), (19, 510), (19, 510), (19, 510)]
+    assert [row["reach"] for row in rows[:-2]] == [(19, 512), (19, 512), (19, 512), (19, 508)]
 
 
 def _reach_by_hand(length, steps):
@@ -300,9 +306,9 @@ def test_format_dimension_table_is_markdown():
     assert len(lines) == 2 + len(rows)
     first = M.DEFAULT_CNN2D_BLOCKS[0]
     kernel, stride = (" × ".join(map(str, size)) for size in (first.kernel, first.stride))
-    assert f"| conv1 | {kernel} | {stride} | 9 × 169 × 16 | frames 0–19, bins 0–510 |" in lines
+    assert f"| conv1 | {kernel} | {stride} | 5 × 253 × 16 | frames 0–19, bins 0–512 |" in lines
     assert "| input |  |  | 20 × 513 × 1 | frames 0–19, bins 0–512 |" in lines
-    assert "| flatten |  |  | 1312 |  |" in lines  # no reach for the dense part
+    assert "| flatten |  |  | 1920 |  |" in lines  # no reach for the dense part
 
 
 def test_format_dimension_table_of_the_1d_network_names_bins_only():
