@@ -1,6 +1,6 @@
 """Measure both CNNs against the noisy input and the ceiling, on whichever recordings are in use.
 
-    python benchmarks/bench_models.py [--audio-dir audio] [--epochs 60]
+    python benchmarks/bench_models.py [--audio-dir audio] [--epochs N]
 
 For each model: train on the whole training pair (as the notebook does) and score the training
 signal and every test clip with a clean reference; then train a fresh copy on the first 80 % of
@@ -30,7 +30,9 @@ def score(estimates: dict[str, "np.ndarray"], references: dict[str, "np.ndarray"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--audio-dir", default="audio")
-    parser.add_argument("--epochs", type=int, default=60, help="the training helper's default")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epoch budget (default: models_tf.default_epochs, 60 for the 1D CNN "
+                             "and 100 for the 2D CNN)")
     parser.add_argument("--models", nargs="+", default=list(BUILDERS), choices=list(BUILDERS))
     args = parser.parse_args()
 
@@ -68,9 +70,9 @@ def main() -> None:
         extras[name] = (model.count_params(), run, held_out_run, speed)
 
     columns = list(references)
-    print("\nSNR by equation (1), dB  [share of the ceiling's gain over the noisy input; the ceiling"
-          " is the clean magnitude with the noisy phase, the PS oracle the phase-sensitive"
-          " magnitude, the best any magnitude can do with the noisy phase]")
+    print("\nSNR by equation (1), dB  [share of the ceiling's gain over the noisy input]")
+    print("ceiling: clean magnitude with the noisy phase; PS oracle: the phase-sensitive magnitude,"
+          " the best any magnitude can do with the noisy phase")
     print(f"{'':10s}" + "".join(f"{c:>20s}" for c in columns))
     for row, values in rows.items():
         cells = []

@@ -43,8 +43,10 @@ CNN2D_POINTS = {
     "default": models_tf.DEFAULT_CNN2D_BLOCKS,
     "half the kernels": tuple(ConvBlock(max(1, b.filters // 2), b.kernel, b.stride)
                               for b in models_tf.DEFAULT_CNN2D_BLOCKS),
-    "time stride 4 first": (ConvBlock(16, (4, 7), (4, 3)), ConvBlock(32, (3, 5), (1, 2)),
-                            ConvBlock(32, (3, 3), (1, 2))),
+    "all kernels 2D": (ConvBlock(16, (4, 5), (4, 2)), ConvBlock(32, (3, 5), (1, 2)),
+                       ConvBlock(32, (3, 3), (1, 2))),
+    "first design": (ConvBlock(16, (4, 7), (2, 3)), ConvBlock(32, (3, 5), (2, 2)),
+                     ConvBlock(32, (4, 3), (1, 2))),
 }
 
 
