@@ -222,12 +222,13 @@ def silence_frames(count: int, seed: int = 0, level: float = SILENCE_MAGNITUDE) 
 
 
 def frame_windows(magnitude: np.ndarray, window: int = WINDOW_FRAMES, pad: bool = True,
-                  seed: int = 0) -> np.ndarray:
+                  seed: int = 0, silence_level: float = SILENCE_MAGNITUDE) -> np.ndarray:
     """Images of ``window`` consecutive spectra for the 2D CNN, equations (2) and (3).
 
     ``magnitude``: ``(frames, 513)``. Window ``t`` holds frames ``t .. t + window - 1`` and is
     paired with the clean spectrum of its last frame. With ``pad`` (the handout's recommended
-    option) ``window - 1`` silent frames (:func:`silence_frames`, seeded) are prepended, giving
+    option) ``window - 1`` silent frames (:func:`silence_frames` below ``silence_level``,
+    seeded) are prepended, giving
     ``(frames, window, 513)``: one image per frame. Without it the result is
     ``(frames - window + 1, window, 513)``. The result is a read-only strided view, no copy.
     """
@@ -235,7 +236,7 @@ def frame_windows(magnitude: np.ndarray, window: int = WINDOW_FRAMES, pad: bool 
     if magnitude.ndim != 2:
         raise ValueError(f"expected (frames, bins) magnitudes, got shape {magnitude.shape}")
     if pad:
-        magnitude = np.concatenate([silence_frames(window - 1, seed), magnitude])
+        magnitude = np.concatenate([silence_frames(window - 1, seed, silence_level), magnitude])
     if magnitude.shape[0] < window:
         raise ValueError(f"need at least {window} frames for one window, got {magnitude.shape[0]}")
     windows = np.lib.stride_tricks.sliding_window_view(magnitude, window, axis=0)

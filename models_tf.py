@@ -52,26 +52,54 @@ with _native_stderr_silenced():
 
 tf.get_logger().setLevel("ERROR")
 
-INPUT_EPSILON = 1e-3  # added to magnitudes before the logarithm (about -60 dB re 1.0)
+FLOOR_BELOW_MEDIAN_DB = 40.0  # the log's floor, relative to the median noisy training magnitude
+SILENCE_BELOW_FLOOR_DB = 20.0  # the 2D CNN's silent padding frames, relative to the log's floor
 
 
 # --------------------------------------------------------------------------------------------
 # Layers and dimension arithmetic
 # --------------------------------------------------------------------------------------------
 
+def typical_magnitude(magnitude: np.ndarray) -> float:
+    """The median of a recording's STFT magnitudes (any shape): its level, in the units of the
+    magnitudes. Raises ``ValueError`` if it is not positive (a silent recording)."""
+    median = float(np.median(magnitude))
+    if not median > 0.0:
+        raise ValueError(f"the median training magnitude is {median:g}: is the training "
+                         f"recording silent?")
+    return median
+
+
 @keras.saving.register_keras_serializable(package="denoising")
 class LogMagnitude(keras.layers.Layer):
-    """``log(magnitude + epsilon)``: compresses the spectra's dynamic range; shape unchanged."""
+    """``log(magnitude + floor)``: compresses the spectra's dynamic range; shape unchanged.
 
-    def __init__(self, epsilon: float = INPUT_EPSILON, **kwargs):
+    ``floor`` is a non-trainable weight (saved with the model). :meth:`adapt` sets it
+    :data:`FLOOR_BELOW_MEDIAN_DB` below the median of the training magnitudes, so the
+    compression is the same for a loud and a quiet recording of the same sound: scaling the
+    training input by ``g`` only shifts its log by ``log g``, which the per-bin standardisation
+    that follows removes. Until adapted, the floor is ``initial_floor``.
+    """
+
+    def __init__(self, initial_floor: float = 1e-3, **kwargs):
         super().__init__(**kwargs)
-        self.epsilon = epsilon
+        self.initial_floor = initial_floor
+
+    def build(self, input_shape):
+        self.floor = self.add_weight(shape=(), name="floor", trainable=False,
+                                     initializer=keras.initializers.Constant(self.initial_floor))
+
+    def adapt(self, magnitude: np.ndarray) -> None:
+        """Set the floor from training magnitudes (any shape, non-negative)."""
+        if not self.built:
+            self.build(np.shape(magnitude))
+        self.floor.assign(typical_magnitude(magnitude) * 10.0 ** (-FLOOR_BELOW_MEDIAN_DB / 20.0))
 
     def call(self, magnitude):
-        return keras.ops.log(magnitude + self.epsilon)
+        return keras.ops.log(magnitude + self.floor)
 
     def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
+        return {**super().get_config(), "initial_floor": self.initial_floor}
 
 
 @dataclass(frozen=True)
@@ -265,6 +293,14 @@ def default_epochs(model: keras.Model) -> int:
     return 60 if context_frames(model) == 1 else 100
 
 
+def silence_level(model: keras.Model) -> float:
+    """Upper bound of the random magnitudes in the silent frames padded before a recording's
+    first frame for the 2D CNN: :data:`SILENCE_BELOW_FLOOR_DB` under the model's log floor, so
+    that after the logarithm they sit at the floor whatever the recording's level."""
+    floor = float(keras.ops.convert_to_numpy(model.get_layer("log_magnitude").floor))
+    return floor * 10.0 ** (-SILENCE_BELOW_FLOOR_DB / 20.0)
+
+
 def context_frames(model: keras.Model) -> int:
     """How many consecutive frames one input of ``model`` holds: 1 (1D CNN) or 20 (2D CNN)."""
     shape = model.input_shape
@@ -287,7 +323,7 @@ class RemixedBatches(keras.utils.PyDataset):
     """Shuffled minibatches of ``(noisy input, target spectrum)`` drawn from one training pair.
 
     Inputs are :func:`as_model_input` windows of ``frames`` consecutive noisy spectra (with
-    ``frames - 1`` silent frames prepended), targets the ``target`` kind of
+    ``frames - 1`` silent frames below ``silence_level`` prepended), targets the ``target`` kind of
     :func:`dsp_helpers.target_magnitude` for each window's last frame, ``(B, 513)``. Even
     epochs (0, 2, ...) use the recorded mixture ``clean + noise``. With ``augment``, odd epochs
     re-mix the clean speech with the noise circularly shifted by a random offset: the same
@@ -295,9 +331,11 @@ class RemixedBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, batch_size: int,
-                 augment: bool, seed: int, target: str = "phase_sensitive"):
+                 augment: bool, seed: int, target: str = "phase_sensitive",
+                 silence_level: float = dsp.SILENCE_MAGNITUDE):
         super().__init__()
         self.clean, self.noise, self.frames = clean, noise, frames
+        self.silence_level = silence_level
         self.batch_size, self.augment, self.target_kind = batch_size, augment, target
         self.rng = np.random.default_rng(seed)
         self.clean_magnitude, self.clean_phase = dsp.stft_frames(clean)
@@ -310,7 +348,8 @@ class RemixedBatches(keras.utils.PyDataset):
         """Padded noisy input ``(frames - 1 + count, 513)`` and target ``(count, 513)`` of the
         clean speech plus the noise circularly shifted by ``shift`` samples."""
         noisy_magnitude, noisy_phase = dsp.stft_frames(self.clean + np.roll(self.noise, shift))
-        silence = dsp.silence_frames(self.frames - 1, seed=int(self.rng.integers(2**31)))
+        silence = dsp.silence_frames(self.frames - 1, int(self.rng.integers(2**31)),
+                                     self.silence_level)
         target = dsp.target_magnitude(self.clean_magnitude, self.clean_phase, noisy_phase,
                                       self.target_kind)
         return np.concatenate([silence, noisy_magnitude]), target
@@ -358,9 +397,12 @@ def hop_aligned_split(length: int, held_out_fraction: float) -> int:
     return int(length * (1.0 - held_out_fraction)) // dsp.HOP_LENGTH * dsp.HOP_LENGTH
 
 
-def _adapt_standardisation(model: keras.Model, noisy_magnitude: np.ndarray) -> None:
-    """Fit the model's per-bin standardisation to the log of the noisy training spectra."""
-    log_spectra = model.get_layer("log_magnitude")(noisy_magnitude).numpy()
+def _adapt_input_compression(model: keras.Model, noisy_magnitude: np.ndarray) -> None:
+    """Fit the model's log floor and per-bin standardisation to noisy training spectra
+    ``(frames, 513)``."""
+    log_magnitude = model.get_layer("log_magnitude")
+    log_magnitude.adapt(noisy_magnitude)
+    log_spectra = keras.ops.convert_to_numpy(log_magnitude(noisy_magnitude))
     shape = (-1, dsp.N_BINS, 1) if context_frames(model) == 1 else (-1, 1, dsp.N_BINS, 1)
     model.get_layer("standardise_bins").adapt(log_spectra.reshape(shape))
 
@@ -374,7 +416,9 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     The last ``validation_fraction`` of the pair (a contiguous tail, so no neighbouring frames
     leak) is held out for validation. The rest trains on :class:`RemixedBatches` (the recorded
     mixture, alternating with re-mixes if ``augment``) with the mean squared error between the
-    output and the ``target`` kind of :func:`dsp_helpers.target_magnitude`, Adam, a learning
+    output and the ``target`` kind of :func:`dsp_helpers.target_magnitude`, in units of
+    :func:`typical_magnitude` of the noisy input squared (so a quiet recording trains as a loud
+    one does; in raw units its tiny gradients would meet Adam's epsilon), Adam, a learning
     rate that decays from ``learning_rate`` to 0 along a half cosine over ``epochs`` (``None``:
     :func:`default_epochs`), and early stopping after ``patience`` epochs without improvement,
     restoring the best weights. Seeded: a rerun on one machine gives the same numbers.
@@ -388,16 +432,19 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     frames = context_frames(model)
     epochs = default_epochs(model) if epochs is None else epochs
     split = hop_aligned_split(len(clean), validation_fraction)
+    training_magnitude = dsp.stft_frames(dirty[:split])[0]
+    _adapt_input_compression(model, training_magnitude)
+    padding = silence_level(model)
     batches = RemixedBatches(clean[:split], dirty[:split] - clean[:split], frames, batch_size,
-                             augment, seed, target)
+                             augment, seed, target, padding)
     validation_magnitude, validation_phase = dsp.stft_frames(dirty[split:])
-    validation_input = as_model_input(
-        dsp.frame_windows(validation_magnitude, frames, pad=frames > 1), frames)
+    validation_input = as_model_input(dsp.frame_windows(
+        validation_magnitude, frames, pad=frames > 1, silence_level=padding), frames)
     validation_target = dsp.target_magnitude(*dsp.stft_frames(clean[split:]), validation_phase,
                                              target)
-    _adapt_standardisation(model, batches.padded_input[frames - 1:])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse",
+                  loss_weights=[typical_magnitude(training_magnitude) ** -2])
 
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
     def cosine_decay(epoch, _):
         return learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
 
@@ -428,7 +475,8 @@ def denoise_magnitude(model: keras.Model, noisy_magnitude: np.ndarray, chunk_fra
     if given, is called after each chunk with ``(frames done, frames in all)``.
     """
     frames = context_frames(model)
-    windows = dsp.frame_windows(noisy_magnitude, frames, pad=frames > 1)  # a view, no copy
+    windows = dsp.frame_windows(noisy_magnitude, frames, pad=frames > 1,  # a view, no copy
+                                silence_level=silence_level(model))
     estimate = np.empty(noisy_magnitude.shape, dtype=np.float32)
     for start in range(0, len(windows), chunk_frames):
         chunk = as_model_input(windows[start:start + chunk_frames], frames)

@@ -413,16 +413,61 @@ def test_default_seeds_make_runs_reproducible(noisy_pair):
 
 
 def test_training_adapts_the_standardisation(trained, noisy_pair):
-    """After training, the per-bin standardisation holds the statistics of log noisy spectra."""
+    """After training, the log floor sits 40 dB below the median noisy training magnitude and
+    the per-bin standardisation holds the statistics of the log noisy spectra."""
     clean, dirty = noisy_pair
     split = M.hop_aligned_split(len(dirty), 0.1)  # the training part; the tail validates
-    log_spectra = np.log(dsp.stft_frames(dirty[:split])[0].astype(np.float64) + M.INPUT_EPSILON)
+    magnitude = dsp.stft_frames(dirty[:split])[0].astype(np.float64)
+    floor = np.median(magnitude) / 100.0
+    log_spectra = np.log(magnitude + floor)
     for frames in (1, 2):
+        assert float(trained[frames].get_layer("log_magnitude").floor) == pytest.approx(floor,
+                                                                                        rel=1e-5)
         layer = trained[frames].get_layer("standardise_bins")
         np.testing.assert_allclose(np.asarray(layer.mean).reshape(-1), log_spectra.mean(axis=0),
                                    rtol=1e-3, atol=1e-3)
         np.testing.assert_allclose(np.asarray(layer.variance).reshape(-1),
                                    log_spectra.var(axis=0), rtol=1e-2, atol=1e-3)
+
+
+@pytest.mark.parametrize("frames", [1, 2])
+def test_training_does_not_depend_on_the_recording_level(noisy_pair, frames):
+    """The same pair 40 dB quieter trains to the same network: the same loss curve, and
+    estimates 40 dB quieter. (Without the loss in units of the typical magnitude, Adam's
+    epsilon dominates the quiet pair's tiny gradients and the two runs part ways.)"""
+    clean, dirty = noisy_pair
+    gain = 1e-2
+    build, blocks = (M.build_cnn1d, SMALL_1D) if frames == 1 else (M.build_cnn2d, SMALL_2D)
+    loud_model, loud = _train(build, blocks, (clean, dirty))
+    quiet_model, quiet = _train(build, blocks, (gain * clean, gain * dirty))
+    np.testing.assert_allclose(quiet.history["loss"], loud.history["loss"], rtol=1e-3)
+    shape = (8, 513, 1) if frames == 1 else (8, 20, 513, 1)
+    batch = _random_magnitudes(shape, seed=3)
+    np.testing.assert_allclose(quiet_model.predict_on_batch(gain * batch),
+                               gain * loud_model.predict_on_batch(batch), rtol=1e-2)
+
+
+def test_silent_padding_sits_20_db_under_the_log_floor(trained):
+    for frames in (1, 2):
+        floor = float(trained[frames].get_layer("log_magnitude").floor)
+        assert M.silence_level(trained[frames]) == pytest.approx(floor / 10.0, rel=1e-6)
+
+
+def test_remixed_batches_pad_with_silence_below_the_given_level(remix_signals):
+    clean, noise = remix_signals
+    batches = M.RemixedBatches(clean, noise, 20, 8, False, seed=0, silence_level=1e-6)
+    silence = batches.padded_input[:19]
+    assert np.all((silence >= 0) & (silence < 1e-6)) and silence.max() > 0
+
+
+def test_typical_magnitude_is_the_median():
+    assert M.typical_magnitude(np.array([[0.0, 5.0, 1.0], [2.0, 9.0, 3.0]])) == 2.5
+
+
+def test_typical_magnitude_rejects_a_silent_recording():
+    with pytest.raises(ValueError, match="median training magnitude is 0: is the training "
+                                         "recording silent"):
+        M.typical_magnitude(np.zeros((10, 513)))
 
 
 def test_train_denoiser_rejects_mismatched_signals(noisy_pair):
@@ -464,11 +509,25 @@ def test_save_and_load_gives_identical_predictions(trained, tmp_path, frames):
 
 
 def test_log_magnitude_layer_round_trips_its_config():
-    layer = M.LogMagnitude(epsilon=0.5, name="log")
+    layer = M.LogMagnitude(initial_floor=0.5, name="log")
     clone = M.LogMagnitude.from_config(layer.get_config())
-    assert clone.epsilon == 0.5
+    assert clone.initial_floor == 0.5
     np.testing.assert_allclose(np.asarray(clone(np.array([[0.5, 1.5]], dtype=np.float32))),
                                np.log([[1.0, 2.0]]), rtol=1e-6)
+
+
+def test_log_magnitude_adapt_sets_the_floor_40_db_below_the_median():
+    layer = M.LogMagnitude(name="log")
+    layer.adapt(np.array([[1.0, 3.0, 200.0], [2.0, 0.0, 4.0]], dtype=np.float32))  # median 2.5
+    assert float(layer.floor) == pytest.approx(0.025, rel=1e-6)
+    np.testing.assert_allclose(np.asarray(layer(np.array([[0.0, 0.975]], dtype=np.float32))),
+                               np.log([[0.025, 1.0]]), rtol=1e-6)
+
+
+def test_log_magnitude_adapt_rejects_silence():
+    layer = M.LogMagnitude(name="log")
+    with pytest.raises(ValueError, match="is the training recording silent"):
+        layer.adapt(np.zeros((4, 513), dtype=np.float32))
 
 
 # --------------------------------------------------------------------------------------------
@@ -511,7 +570,8 @@ def test_denoise_magnitude_row_t_comes_from_the_image_ending_at_frame_t(trained,
     model = trained[frames]
     magnitude, _ = dsp.stft_frames(noisy_pair[1][:16_000])
     estimate = M.denoise_magnitude(model, magnitude)
-    windows = dsp.frame_windows(magnitude, M.context_frames(model), pad=frames > 1)
+    windows = dsp.frame_windows(magnitude, M.context_frames(model), pad=frames > 1,
+                                silence_level=M.silence_level(model))
     for t in (0, 5, 19, len(magnitude) - 1):
         single = model.predict_on_batch(M.as_model_input(windows[t:t + 1],
                                                          M.context_frames(model)))
@@ -692,16 +752,16 @@ def test_fc_estimate_is_a_gain_on_the_input_spectrum():
 @pytest.mark.parametrize("hidden_units", [(16, 8), (32,), (1024, 1024)])
 def test_fc_parameter_count(hidden_units):
     """Dense layers: inputs x units + units each; the gain layer 513 x last + 513. The
-    standardisation keeps a mean and a variance per bin and a sample count: 513 x 2 + 1
-    non-trainable weights."""
+    standardisation keeps a mean and a variance per bin and a sample count, the log its floor:
+    513 x 2 + 2 non-trainable weights."""
     model = M.build_fc(hidden_units, seed=0)
     widths = (513,) + tuple(hidden_units) + (513,)
     trainable = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
     if hidden_units == (16, 8):
         assert trainable == 513 * 16 + 16 + 16 * 8 + 8 + 8 * 513 + 513 == 12_977
     assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == trainable
-    assert sum(int(np.prod(w.shape)) for w in model.non_trainable_weights) == 513 * 2 + 1
-    assert model.count_params() == trainable + 513 * 2 + 1
+    assert sum(int(np.prod(w.shape)) for w in model.non_trainable_weights) == 513 * 2 + 2
+    assert model.count_params() == trainable + 513 * 2 + 2
 
 
 def test_fc_build_is_seeded():
