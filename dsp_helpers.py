@@ -504,16 +504,18 @@ def audio_table(rows: dict[str, dict[str, np.ndarray | None]], sample_rate: int 
 
 def plot_training_curves(histories: dict[str, dict], filename: str | None = None):
     """Training and validation loss per epoch for named Keras-style histories (dicts with
-    ``loss`` and ``val_loss`` lists), side by side on log scales; shown inline and saved."""
+    ``loss`` and ``val_loss`` lists, in units of the median noisy magnitude squared, as
+    ``models_tf.train_denoiser`` records them), side by side on log scales; shown inline and
+    saved."""
     figure, axes = plt.subplots(1, len(histories), figsize=(5 * len(histories), 3.2),
                                 squeeze=False)
     for axis, (name, history) in zip(axes[0], histories.items()):
         epochs = np.arange(1, len(history["loss"]) + 1)
-        axis.semilogy(epochs, history["loss"], label="training (re-mixed noise)")
+        axis.semilogy(epochs, history["loss"], label="training (recorded / re-mixed alternate)")
         axis.semilogy(epochs, history["val_loss"], label="validation (held-out tail)")
         best = int(np.argmin(history["val_loss"]))
         axis.plot(epochs[best], history["val_loss"][best], "ko", label="kept weights")
-        axis.set(title=name, xlabel="epoch", ylabel="mean squared error")
+        axis.set(title=name, xlabel="epoch", ylabel="mean squared error (median $|X|^2$ = 1)")
         axis.legend(fontsize=8)
     figure.tight_layout()
     _show_and_save(figure, filename)
