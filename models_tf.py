@@ -376,8 +376,9 @@ class RemixedBatches(keras.utils.PyDataset):
 
 @dataclass
 class TrainingRun:
-    """What :func:`train_denoiser` measured: per-epoch ``history`` (``loss``, ``val_loss``,
-    ``learning_rate``), wall-clock ``seconds``, epochs run and the epoch whose weights were kept."""
+    """What :func:`train_denoiser` measured: per-epoch ``history`` (``loss``, ``learning_rate``
+    and, when a validation part was held out, ``val_loss``), wall-clock ``seconds``, epochs run
+    and the epoch whose weights were kept (the last one when nothing was held out)."""
 
     history: dict[str, list[float]]
     seconds: float
@@ -385,6 +386,8 @@ class TrainingRun:
     best_epoch: int
 
     def summary(self) -> str:
+        if "val_loss" not in self.history:
+            return f"{self.epochs} epochs in {self.seconds:.1f} s; kept the last weights"
         best = self.history["val_loss"][self.best_epoch - 1]
         return (f"{self.epochs} epochs in {self.seconds:.1f} s; kept epoch {self.best_epoch} "
                 f"(validation loss {best:.4g})")
@@ -395,6 +398,58 @@ def hop_aligned_split(length: int, held_out_fraction: float) -> int:
     if not 0.0 < held_out_fraction < 1.0:
         raise ValueError(f"held_out_fraction must be in (0, 1), got {held_out_fraction}")
     return int(length * (1.0 - held_out_fraction)) // dsp.HOP_LENGTH * dsp.HOP_LENGTH
+
+
+VALIDATION_SCHEMES = ("blocks", "tail", "none")
+
+
+def validation_ranges(length: int, scheme: str, fraction: float = 0.1,
+                      blocks: int = 8) -> list[tuple[int, int]]:
+    """The sample ranges ``[start, stop)`` of a ``length``-sample training pair held out for
+    validation, on hop boundaries, in order.
+
+    ``"tail"``: the last ``fraction``, one contiguous stretch. ``"blocks"``: ``blocks`` equal
+    blocks, ``fraction`` in all, centred in ``blocks`` equal parts of the pair, so that validation
+    samples every stretch of a recording whose noise comes and goes. ``"none"``: nothing.
+    """
+    if scheme not in VALIDATION_SCHEMES:
+        raise ValueError(f"unknown validation scheme {scheme!r}; choose one of "
+                         f"{VALIDATION_SCHEMES}")
+    if scheme == "none":
+        return []
+    if scheme == "tail":
+        return [(hop_aligned_split(length, fraction), length)]
+    if not 0.0 < fraction < 1.0 or blocks < 1:
+        raise ValueError(f"need 0 < fraction < 1 and at least one block, got {fraction} and "
+                         f"{blocks}")
+    hops = length // dsp.HOP_LENGTH
+    block_hops = max(1, round(hops * fraction / blocks))
+    if block_hops * blocks * 2 > hops:
+        raise ValueError(f"{blocks} validation blocks of {block_hops} hops do not fit in "
+                         f"{length} samples")
+    starts = [round(hops * (index + 0.5) / blocks - block_hops / 2) for index in range(blocks)]
+    return [(start * dsp.HOP_LENGTH, (start + block_hops) * dsp.HOP_LENGTH) for start in starts]
+
+
+def split_for_validation(signals: tuple[np.ndarray, ...], ranges: list[tuple[int, int]]
+                         ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Cut ``(samples,)`` signals of one pair into a training part and a validation part.
+
+    The validation part is the concatenation of ``ranges`` (from :func:`validation_ranges`),
+    the training part the concatenation of what lies between them. Each part is then framed as
+    a recording of its own, so no STFT frame, and no 20-frame image, of one part holds a
+    sample of the other. Returns ``(training signals, validation signals)``, each a tuple
+    like ``signals``.
+    """
+    edges = [0] + [edge for start_stop in ranges for edge in start_stop] + [len(signals[0])]
+    keep = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)
+            if edges[i + 1] > edges[i]]
+
+    def gather(signal, pieces):
+        return np.concatenate([signal[start:stop] for start, stop in pieces] or [signal[:0]])
+
+    return (tuple(gather(signal, keep) for signal in signals),
+            tuple(gather(signal, ranges) for signal in signals))
 
 
 def _adapt_input_compression(model: keras.Model, noisy_magnitude: np.ndarray) -> None:
@@ -409,19 +464,23 @@ def _adapt_input_compression(model: keras.Model, noisy_magnitude: np.ndarray) ->
 
 def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
                    epochs: int | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
-                   validation_fraction: float = 0.1, augment: bool = True, patience: int = 20,
+                   validation: str = "tail", validation_fraction: float = 0.1,
+                   validation_blocks: int = 8, augment: bool = True, patience: int = 20,
                    seed: int = 0, target: str = "phase_sensitive") -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
 
-    The last ``validation_fraction`` of the pair (a contiguous tail, so no neighbouring frames
-    leak) is held out for validation. The rest trains on :class:`RemixedBatches` (the recorded
-    mixture, alternating with re-mixes if ``augment``) with the mean squared error between the
-    output and the ``target`` kind of :func:`dsp_helpers.target_magnitude`, in units of
-    :func:`typical_magnitude` of the noisy input squared (so a quiet recording trains as a loud
-    one does; in raw units its tiny gradients would meet Adam's epsilon), Adam, a learning
-    rate that decays from ``learning_rate`` to 0 along a half cosine over ``epochs`` (``None``:
-    :func:`default_epochs`), and early stopping after ``patience`` epochs without improvement,
-    restoring the best weights. Seeded: a rerun on one machine gives the same numbers.
+    :func:`validation_ranges` of the ``validation`` scheme are held out (see
+    :func:`split_for_validation`: no frame or image mixes the two parts). The rest trains on
+    :class:`RemixedBatches` (the recorded mixture, alternating with re-mixes if ``augment``)
+    with the mean squared error between the output and the ``target`` kind of
+    :func:`dsp_helpers.target_magnitude`, in units of :func:`typical_magnitude` of the noisy
+    input squared (so a quiet recording trains as a loud one does; in raw units its tiny
+    gradients would meet Adam's epsilon), Adam, and a learning rate that decays from
+    ``learning_rate`` to 0 along a half cosine over ``epochs`` (``None``:
+    :func:`default_epochs`). With a validation part, training stops early after ``patience``
+    epochs without improvement of the validation loss and the best weights are restored;
+    with ``validation="none"`` it runs the whole budget and keeps the last weights.
+    Seeded: a rerun on one machine gives the same numbers.
     """
     clean = np.asarray(clean, dtype=np.float32)
     dirty = np.asarray(dirty, dtype=np.float32)
@@ -431,35 +490,38 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     keras.utils.set_random_seed(seed)
     frames = context_frames(model)
     epochs = default_epochs(model) if epochs is None else epochs
-    split = hop_aligned_split(len(clean), validation_fraction)
-    training_magnitude = dsp.stft_frames(dirty[:split])[0]
+    ranges = validation_ranges(len(clean), validation, validation_fraction, validation_blocks)
+    (train_clean, train_dirty), (held_clean, held_dirty) = split_for_validation(
+        (clean, dirty), ranges)
+    training_magnitude = dsp.stft_frames(train_dirty)[0]
     _adapt_input_compression(model, training_magnitude)
     padding = silence_level(model)
-    batches = RemixedBatches(clean[:split], dirty[:split] - clean[:split], frames, batch_size,
+    batches = RemixedBatches(train_clean, train_dirty - train_clean, frames, batch_size,
                              augment, seed, target, padding)
-    validation_magnitude, validation_phase = dsp.stft_frames(dirty[split:])
-    validation_input = as_model_input(dsp.frame_windows(
-        validation_magnitude, frames, pad=frames > 1, silence_level=padding), frames)
-    validation_target = dsp.target_magnitude(*dsp.stft_frames(clean[split:]), validation_phase,
-                                             target)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse",
                   loss_weights=[typical_magnitude(training_magnitude) ** -2])
 
     def cosine_decay(epoch, _):
         return learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
 
-    callbacks = [
-        keras.callbacks.LearningRateScheduler(cosine_decay),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
-                                      restore_best_weights=True),
-    ]
+    callbacks = [keras.callbacks.LearningRateScheduler(cosine_decay)]
+    validation_data = None
+    if ranges:
+        validation_magnitude, validation_phase = dsp.stft_frames(held_dirty)
+        validation_data = (
+            as_model_input(dsp.frame_windows(validation_magnitude, frames, pad=frames > 1,
+                                             silence_level=padding), frames),
+            dsp.target_magnitude(*dsp.stft_frames(held_clean), validation_phase, target))
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                                       restore_best_weights=True))
     start = time.perf_counter()
-    history = model.fit(batches, validation_data=(validation_input, validation_target),
-                        epochs=epochs, callbacks=callbacks, verbose=0)
+    history = model.fit(batches, validation_data=validation_data, epochs=epochs,
+                        callbacks=callbacks, verbose=0)
     seconds = time.perf_counter() - start
     record = {key: [float(v) for v in values] for key, values in history.history.items()}
-    best_epoch = int(np.argmin(record["val_loss"])) + 1
-    return TrainingRun(record, seconds, len(record["loss"]), best_epoch)
+    epochs_run = len(record["loss"])
+    best_epoch = int(np.argmin(record["val_loss"])) + 1 if ranges else epochs_run
+    return TrainingRun(record, seconds, epochs_run, best_epoch)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,293 @@
+"""Cross-validate the training recipe on a training pair: K contiguous folds, each scored with
+equation (1) after training on the rest of the pair.
+
+    python -m benchmarks.crossval [--audio-dir audio] [--folds 5] [--models cnn1d cnn2d fc]
+                                  [--variants blocks] [--seeds 0] [--shares 1.0]
+                                  [--csv figures/crossval.csv]
+    python -m benchmarks.crossval --summary figures/crossval.csv [--baseline tail]
+
+Fold ``k`` is the ``k``-th of ``--folds`` equal, hop-aligned stretches of the pair. A trained
+model (``cnn1d``, ``cnn2d``, ``fc``) learns from the rest of the pair, the stretches before and
+after the fold joined end to end, with the recipe ``--variants`` names (see :data:`VARIANTS`),
+and denoises the fold as a recording of its own; it also denoises every test clip that has a
+clean reference. With both CNNs, their average (``ensemble``) is scored too: both keep the
+noisy phase, so averaging the waveforms averages the magnitudes. Reference denoisers
+(``RNNoise``, ``DeepFilterNet3``; not trained on anything here) are scored on the same folds.
+
+``--shares`` below 1 draws the learning curve: the model trains on that share of the rest of
+the pair only, taken from the parts nearest the scored fold first.
+
+Rows go to ``--csv`` (rows of the same model, variant, seed, share, fold and clip are
+replaced; others are kept), one per model, variant, seed, share and scored clip, and a table
+of means ± standard errors over folds is printed, with each variant's paired difference from
+``--baseline``: a recipe change is kept only when that difference exceeds twice its standard
+error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+import dsp_helpers as dsp
+import models_tf
+
+TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
+           "fc": models_tf.build_fc}
+ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
+REFERENCES = ("RNNoise", "DeepFilterNet3")
+
+# Named training recipes: keyword arguments of models_tf.train_denoiser.
+VARIANTS = {
+    "tail": {"validation": "tail"},
+    "blocks": {"validation": "blocks"},
+    "no-validation": {"validation": "none"},
+}
+
+COLUMNS = ["model", "variant", "seed", "share", "fold", "clip", "snr_db", "noisy_snr_db",
+           "ceiling_snr_db", "train_seconds", "train_samples", "epochs"]
+KEY = ("model", "variant", "seed", "share", "fold", "clip")
+FOLD_CLIP = "fold"  # the clip column of the row that scores the held-out fold itself
+
+
+def fold_ranges(length: int, folds: int) -> list[tuple[int, int]]:
+    """``folds`` contiguous sample ranges ``[start, stop)`` covering ``length`` samples, with
+    inner edges on hop boundaries; the last range ends at ``length``."""
+    hops = length // dsp.HOP_LENGTH
+    if folds < 2 or folds > hops:
+        raise ValueError(f"need between 2 and {hops} folds for {length} samples, got {folds}")
+    edges = [round(hops * index / folds) * dsp.HOP_LENGTH for index in range(folds)] + [length]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def nearest_training_ranges(length: int, fold: tuple[int, int],
+                            share: float = 1.0) -> list[tuple[int, int]]:
+    """The sample ranges a model trains on when ``fold`` is scored: ``share`` of the rest of
+    the pair, taken from the samples nearest the fold first (as evenly from both sides as the
+    pair allows), hop-aligned. ``share = 1`` gives everything outside the fold."""
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"share must be in (0, 1], got {share}")
+    start, stop = fold
+    left, right = start, length - stop
+    wanted = share * (left + right)
+    before = min(left, max(wanted / 2, wanted - right))
+    after = min(right, wanted - before)
+    if share < 1.0:
+        before = int(before) // dsp.HOP_LENGTH * dsp.HOP_LENGTH
+        after = int(after) // dsp.HOP_LENGTH * dsp.HOP_LENGTH
+    return [(a, b) for a, b in ((start - before, start), (stop, stop + after)) if b > a]
+
+
+def gather(signal: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
+    """The ``ranges`` of a ``(samples,)`` signal joined end to end."""
+    return np.concatenate([signal[a:b] for a, b in ranges])
+
+
+def scored_clips(recordings: dsp.Recordings, clean: np.ndarray, dirty: np.ndarray,
+                 fold: tuple[int, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{clip: (noisy, clean)}``: the fold (under :data:`FOLD_CLIP`) and every test clip with
+    a clean reference."""
+    clips = {FOLD_CLIP: (dirty[fold[0]:fold[1]], clean[fold[0]:fold[1]])}
+    for name, (noisy, reference) in dsp.load_test_clips(recordings).items():
+        if reference is not None:
+            clips[name] = (noisy, reference)
+    return clips
+
+
+def reference_denoiser(name: str):
+    """``signal -> signal`` for a reference denoiser, or ``None`` (with a printed reason) when
+    it cannot run on this platform."""
+    import reference_denoisers
+
+    reason = reference_denoisers.unavailable_reason(name)
+    if reason:
+        print(f"{name}: skipped ({reason})")
+        return None
+    return lambda signal: reference_denoisers.denoise_reference(name, signal)
+
+
+def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
+                   variants: list[str], seeds: list[int], shares: list[float],
+                   epochs: int | None = None) -> list[dict]:
+    """Train and score every combination; returns one row (:data:`COLUMNS`) per scored clip."""
+    clean = dsp.load_audio(recordings.train_clean, verbose=False)
+    dirty = dsp.load_audio(recordings.train_dirty, verbose=False)
+    rows = []
+    for fold_index, fold in enumerate(fold_ranges(len(clean), folds), start=1):
+        clips = scored_clips(recordings, clean, dirty, fold)
+        base = {clip: {"noisy_snr_db": dsp.snr_db(reference, noisy),
+                       "ceiling_snr_db": dsp.snr_db(reference,
+                                                    dsp.oracle_reconstruction(reference, noisy))}
+                for clip, (noisy, reference) in clips.items()}
+
+        def record(model, variant, seed, share, estimates, seconds=0.0, samples=0, epochs_run=0):
+            for clip, estimate in estimates.items():
+                rows.append({"model": model, "variant": variant, "seed": seed, "share": share,
+                             "fold": fold_index, "clip": clip,
+                             "snr_db": dsp.snr_db(clips[clip][1], estimate), **base[clip],
+                             "train_seconds": round(seconds, 2), "train_samples": samples,
+                             "epochs": epochs_run})
+                print(f"fold {fold_index} {model:>14s} {variant:>14s} seed {seed} share "
+                      f"{share:.2f} {clip:>10s}: {rows[-1]['snr_db']:6.2f} dB "
+                      f"(noisy {rows[-1]['noisy_snr_db']:5.2f})", flush=True)
+
+        for name in [m for m in models if m in REFERENCES]:
+            denoise = reference_denoiser(name)
+            if denoise is not None:
+                record(name, "pretrained", 0, 1.0,
+                       {clip: denoise(noisy) for clip, (noisy, _) in clips.items()})
+        for variant in variants:
+            for seed in seeds:
+                for share in shares:
+                    training = nearest_training_ranges(len(clean), fold, share)
+                    train_clean, train_dirty = gather(clean, training), gather(dirty, training)
+                    estimates = {}
+                    for name in [m for m in models if m in TRAINED]:
+                        model = TRAINED[name](seed=seed)
+                        run = models_tf.train_denoiser(model, train_clean, train_dirty, seed=seed,
+                                                       epochs=epochs, **VARIANTS[variant])
+                        estimates[name] = {clip: models_tf.denoise_waveform(model, noisy)
+                                           for clip, (noisy, _) in clips.items()}
+                        record(name, variant, seed, share, estimates[name], run.seconds,
+                               len(train_clean), run.epochs)
+                    if "cnn1d" in estimates and "cnn2d" in estimates:
+                        record(ENSEMBLE, variant, seed, share,
+                               {clip: 0.5 * (estimates["cnn1d"][clip] + estimates["cnn2d"][clip])
+                                for clip in clips})
+    return rows
+
+
+def read_rows(paths: list[Path]) -> list[dict]:
+    """Rows of one or more CSV files written by :func:`write_rows`, numbers as numbers."""
+    rows = []
+    for path in paths:
+        with open(path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                for key in ("seed", "fold", "train_samples", "epochs"):
+                    row[key] = int(row[key])
+                for key in ("share", "snr_db", "noisy_snr_db", "ceiling_snr_db", "train_seconds"):
+                    row[key] = float(row[key])
+                rows.append(row)
+    return rows
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    """Write ``rows`` to ``path``, keeping the rows already there that ``rows`` does not
+    replace (same :data:`KEY`)."""
+    new_keys = {tuple(str(row[k]) for k in KEY) for row in rows}
+    kept = [row for row in (read_rows([path]) if path.exists() else [])
+            if tuple(str(row[k]) for k in KEY) not in new_keys]
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, COLUMNS)
+        writer.writeheader()
+        for row in kept + rows:
+            writer.writerow({key: (f"{row[key]:.4f}" if isinstance(row[key], float)
+                                   and key.endswith("_db") else row[key]) for key in COLUMNS})
+
+
+def mean_and_error(values: list[float]) -> tuple[float, float]:
+    """Mean and standard error of the mean (sample standard deviation / sqrt(n); 0 for n = 1)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float(values.mean()), 0.0
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
+
+
+def fold_scores(rows: list[dict], clip: str = FOLD_CLIP) -> dict[tuple, dict[tuple, float]]:
+    """``{(model, variant, share): {(fold, seed): snr_db}}`` for one clip."""
+    table = defaultdict(dict)
+    for row in rows:
+        if row["clip"] == clip:
+            table[row["model"], row["variant"], row["share"]][row["fold"], row["seed"]] = \
+                row["snr_db"]
+    return dict(table)
+
+
+def paired_difference(first: dict[tuple, float], second: dict[tuple, float]
+                      ) -> tuple[float, float, int]:
+    """Mean ± standard error of ``first - second`` over the (fold, seed) pairs both have,
+    and how many there are."""
+    common = sorted(set(first) & set(second))
+    if not common:
+        raise ValueError("the two sets of scores share no fold")
+    mean, error = mean_and_error([first[key] - second[key] for key in common])
+    return mean, error, len(common)
+
+
+def summary(rows: list[dict], baseline: str | None = None) -> str:
+    """The table printed after a run: per model, variant and share, the held-out folds' SNR
+    (mean ± s.e. over folds), the noisy input and the reference (clean magnitude, noisy phase),
+    the share of the reference's gain over the noisy input, each test clip's mean SNR, and the
+    paired difference from the ``baseline`` variant of the same model."""
+    scores = fold_scores(rows)
+    tests = sorted({row["clip"] for row in rows} - {FOLD_CLIP})
+    noisy = {(r["fold"], r["seed"]): r["noisy_snr_db"] for r in rows if r["clip"] == FOLD_CLIP}
+    ceiling = {(r["fold"], r["seed"]): r["ceiling_snr_db"]
+               for r in rows if r["clip"] == FOLD_CLIP}
+    lines = [f"{'model':>14s} {'variant':>14s} {'share':>5s} {'folds':>5s} "
+             f"{'SNR dB (mean ± s.e.)':>21s} {'gain share':>10s} "
+             + "".join(f"{t:>10s}" for t in tests) + f"  {'vs ' + (baseline or '-'):>22s}"]
+    for (model, variant, share), per_fold in sorted(scores.items()):
+        mean, error = mean_and_error(list(per_fold.values()))
+        gains = [(per_fold[k] - noisy[k]) / (ceiling[k] - noisy[k]) for k in per_fold]
+        clip_means = []
+        for test in tests:
+            values = [r["snr_db"] for r in rows if r["clip"] == test and r["model"] == model
+                      and r["variant"] == variant and r["share"] == share]
+            clip_means.append(f"{np.mean(values):10.2f}" if values else f"{'':10s}")
+        versus = ""
+        if baseline and variant != baseline and (model, baseline, share) in scores:
+            diff, diff_error, _ = paired_difference(per_fold, scores[model, baseline, share])
+            verdict = "wins" if diff > 2 * diff_error else "no"
+            versus = f"{diff:+6.2f} ± {diff_error:4.2f} ({verdict})"
+        lines.append(f"{model:>14s} {variant:>14s} {share:5.2f} {len(per_fold):5d} "
+                     f"{mean:14.2f} ± {error:4.2f} {np.mean(gains):10.1%} "
+                     + "".join(clip_means) + f"  {versus:>22s}")
+    noisy_mean, _ = mean_and_error(list(noisy.values()))
+    ceiling_mean, _ = mean_and_error(list(ceiling.values()))
+    lines.append(f"held-out folds: noisy input {noisy_mean:.2f} dB, clean magnitude with the "
+                 f"noisy phase {ceiling_mean:.2f} dB (means over folds)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--audio-dir", default="audio",
+                        help="folder of the recordings (default: audio, or its stand-in set)")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--models", nargs="+", default=["cnn1d", "cnn2d", "fc"],
+                        choices=list(TRAINED) + list(REFERENCES))
+    parser.add_argument("--variants", nargs="+", default=["blocks"], choices=list(VARIANTS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--shares", nargs="+", type=float, default=[1.0],
+                        help="shares of the rest of the pair to train on (learning curve)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epoch budget (default: models_tf.default_epochs)")
+    parser.add_argument("--csv", type=Path, default=Path("figures/crossval.csv"))
+    parser.add_argument("--summary", nargs="+", type=Path, metavar="CSV",
+                        help="only print the summary of these CSV files")
+    parser.add_argument("--baseline", default="tail",
+                        help="variant the others are compared with, fold by fold")
+    args = parser.parse_args()
+
+    if args.summary:
+        print(summary(read_rows(args.summary), args.baseline))
+        return
+    recordings = dsp.find_recordings(args.audio_dir)
+    print(recordings.describe(), flush=True)
+    start = time.perf_counter()
+    rows = cross_validate(recordings, args.folds, args.models, args.variants, args.seeds,
+                          args.shares, args.epochs)
+    write_rows(args.csv, rows)
+    print(f"\n{len(rows)} rows written to {args.csv} in {time.perf_counter() - start:.0f} s\n")
+    print(summary(read_rows([args.csv]), args.baseline))
+
+
+if __name__ == "__main__":
+    main()
