@@ -139,3 +139,40 @@ def test_files_are_not_clipped_or_silent(name):
     peak = int(np.max(np.abs(samples.astype(np.int32))))
     assert 0 < peak < 32767
     assert np.sqrt(np.mean(samples.astype(np.float64) ** 2)) > 100  # above -50 dBFS
+
+
+def _snr_per_tenth(clean, dirty):
+    """Equation (1) on each tenth in order, tenth k = samples [k n // 10, (k+1) n // 10), as the
+    manifest defines it."""
+    edges = [len(clean) * k // 10 for k in range(11)]
+    return [dsp.snr_db(clean[a:b], dirty[a:b]) for a, b in zip(edges, edges[1:])]
+
+
+@pytest.mark.parametrize("clean, noisy", (TRAIN_PAIR,) + TEST_PAIRS)
+def test_manifest_gives_the_measured_snr_of_each_tenth(pairs, clean, noisy):
+    measured = _snr_per_tenth(dsp.load_audio(STANDIN_DIR / clean),
+                              dsp.load_audio(STANDIN_DIR / noisy))
+    assert pairs[clean]["snr_db_per_tenth"] == pytest.approx(measured, abs=0.001)
+
+
+def test_training_noise_comes_in_bursts_like_the_course(pairs):
+    """The course's training pair has noise in bursts: per-tenth SNR from 1.6 to 18.8 dB around
+    6.5 dB overall. The stand-in's level must swing as widely, with the overall SNR kept."""
+    clean = dsp.load_audio(STANDIN_DIR / TRAIN_PAIR[0])
+    dirty = dsp.load_audio(STANDIN_DIR / TRAIN_PAIR[1])
+    assert dsp.snr_db(clean, dirty) == pytest.approx(6.5, abs=0.01)
+    tenths = _snr_per_tenth(clean, dirty)
+    assert min(tenths) < 3.0
+    assert max(tenths) > 15.0
+    # near-quiet stretches, but the noise never drops to (nearly) digital silence: no run of
+    # 20 ms frames below -70 dBFS lasts 1 s (the figure the manifest records is the measured one)
+    noise = dirty - clean
+    frames = noise[:len(noise) // 320 * 320].reshape(-1, 320)
+    quiet = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-20) < -70
+    longest = run = 0
+    for q in quiet:
+        run = run + 1 if q else 0
+        longest = max(longest, run)
+    assert longest * 0.02 < 1.0
+    assert longest * 0.02 == pytest.approx(
+        pairs[TRAIN_PAIR[0]]["checks"]["longest_quiet_s"]["noise_below_-70dBFS"])
