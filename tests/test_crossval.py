@@ -1,0 +1,106 @@
+"""The cross-validation tool's arithmetic: folds, learning-curve ranges, statistics, CSV rows."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from benchmarks import crossval as cv
+
+HOP = 512
+
+
+@pytest.mark.parametrize("length, folds", [(1_258_899, 5), (100 * HOP + 7, 3), (10 * HOP, 10)])
+def test_folds_cover_the_pair_contiguously_on_hop_boundaries(length, folds):
+    ranges = cv.fold_ranges(length, folds)
+    assert len(ranges) == folds
+    assert ranges[0][0] == 0 and ranges[-1][1] == length
+    assert all(stop == next_start for (_, stop), (next_start, _) in zip(ranges, ranges[1:]))
+    assert all(start % HOP == 0 for start, _ in ranges)
+    sizes = [stop - start for start, stop in ranges[:-1]]
+    assert max(sizes) - min(sizes) <= HOP
+
+
+def test_five_folds_of_the_course_length():
+    assert cv.fold_ranges(1_258_899, 5) == [(0, 251904), (251904, 503296), (503296, 755200),
+                                             (755200, 1006592), (1006592, 1258899)]
+
+
+@pytest.mark.parametrize("folds", [1, 11])
+def test_fold_count_must_fit(folds):
+    with pytest.raises(ValueError, match="folds"):
+        cv.fold_ranges(10 * HOP, folds)
+
+
+def test_full_share_is_everything_outside_the_fold():
+    assert cv.nearest_training_ranges(1000 * HOP, (400 * HOP, 600 * HOP)) == [
+        (0, 400 * HOP), (600 * HOP, 1000 * HOP)]
+    assert cv.nearest_training_ranges(1000 * HOP + 3, (0, 200 * HOP)) == [
+        (200 * HOP, 1000 * HOP + 3)]
+
+
+def test_partial_share_takes_the_nearest_samples_evenly_from_both_sides():
+    # rest = 800 hops; a quarter is 200 hops: 100 on each side of the fold
+    assert cv.nearest_training_ranges(1000 * HOP, (400 * HOP, 600 * HOP), 0.25) == [
+        (300 * HOP, 400 * HOP), (600 * HOP, 700 * HOP)]
+
+
+def test_partial_share_next_to_an_edge_takes_the_rest_from_the_other_side():
+    # 50 hops before the fold; 40 % of the 800-hop rest is 320 hops: 50 before, 270 after
+    assert cv.nearest_training_ranges(1000 * HOP, (50 * HOP, 250 * HOP), 0.4) == [
+        (0, 50 * HOP), (250 * HOP, 520 * HOP)]
+    assert cv.nearest_training_ranges(1000 * HOP, (0, 200 * HOP), 0.5) == [
+        (200 * HOP, 600 * HOP)]
+
+
+@pytest.mark.parametrize("share", [0.0, -0.5, 1.5])
+def test_share_must_be_a_fraction(share):
+    with pytest.raises(ValueError, match="share"):
+        cv.nearest_training_ranges(1000 * HOP, (0, 200 * HOP), share)
+
+
+def test_mean_and_standard_error():
+    mean, error = cv.mean_and_error([1.0, 2.0, 3.0, 6.0])
+    assert mean == 3.0
+    assert error == pytest.approx(math.sqrt(14.0 / 3.0) / 2.0)  # sample sd / sqrt(4)
+    assert cv.mean_and_error([5.0]) == (5.0, 0.0)
+
+
+def test_paired_difference_uses_common_folds_only():
+    first = {(1, 0): 10.0, (2, 0): 12.0, (3, 0): 11.0}
+    second = {(1, 0): 9.0, (2, 0): 11.5, (4, 0): 0.0}
+    mean, error, count = cv.paired_difference(first, second)
+    assert (mean, count) == (0.75, 2)
+    assert error == pytest.approx(0.25)  # differences 1.0 and 0.5
+    with pytest.raises(ValueError, match="no fold"):
+        cv.paired_difference({(1, 0): 1.0}, {(2, 0): 1.0})
+
+
+def _row(model, variant, fold, snr, clip=cv.FOLD_CLIP):
+    return {"model": model, "variant": variant, "seed": 0, "share": 1.0, "fold": fold,
+            "clip": clip, "snr_db": snr, "noisy_snr_db": 5.0, "ceiling_snr_db": 15.0,
+            "train_seconds": 1.5, "train_samples": 1000, "epochs": 3}
+
+
+def test_rows_round_trip_and_replace_by_key(tmp_path):
+    path = tmp_path / "cv.csv"
+    cv.write_rows(path, [_row("cnn1d", "tail", 1, 10.0), _row("cnn1d", "tail", 2, 11.0)])
+    cv.write_rows(path, [_row("cnn1d", "tail", 2, 12.5), _row("cnn2d", "tail", 1, 9.0)])
+    rows = cv.read_rows([path])
+    assert [(r["model"], r["fold"], r["snr_db"]) for r in rows] == [
+        ("cnn1d", 1, 10.0), ("cnn1d", 2, 12.5), ("cnn2d", 1, 9.0)]
+    assert rows[0]["share"] == 1.0 and rows[0]["epochs"] == 3
+
+
+def test_summary_reports_mean_share_of_gain_and_the_paired_verdict():
+    rows = ([_row("cnn1d", "tail", fold, snr) for fold, snr in enumerate([10, 11, 12], 1)]
+            + [_row("cnn1d", "new", fold, snr) for fold, snr in enumerate([11, 12.2, 12.9], 1)]
+            + [_row("cnn1d", "noise", fold, snr) for fold, snr in enumerate([12, 10, 12.3], 1)])
+    text = cv.summary(rows, baseline="tail")
+    new_line = next(line for line in text.splitlines() if " new " in line)
+    assert "12.03 ± 0.55" in new_line and "+1.03 ± 0.09 (wins)" in new_line
+    assert "70.3%" in new_line  # (12.03 - 5) / (15 - 5)
+    noise_line = next(line for line in text.splitlines() if " noise " in line)
+    assert "(no)" in noise_line
+    assert "noisy input 5.00 dB" in text
