@@ -1,25 +1,24 @@
 """Measure both CNNs against the noisy input and the ceiling, on whichever recordings are in use.
 
-    python benchmarks/bench_models.py [--audio-dir audio] [--epochs N]
+    python -m benchmarks.bench_models [--audio-dir audio] [--epochs N]
 
 For each model: train on the whole training pair (as the notebook does) and score the training
 signal and every test clip with a clean reference; then train a fresh copy on the first 80 % of
-the pair and score the unseen last 20 %. Prints SNRs by equation (1), each model's share of the
-ceiling's gain over the noisy input, the training time and the steady-state denoising speed
-(a second pass over the same clips, so graph building is not counted).
+the pair and score the unseen last 20 %. The pretrained reference denoisers (RNNoise,
+DeepFilterNet3; not trained on these recordings) are scored on the same clips. Prints SNRs by
+equation (1), each row's share of the reference's gain over the noisy input (the reference
+being the clean magnitude with the noisy phase), the training time and the steady-state
+denoising speed (a second pass over the same clips, so graph building is not counted).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import dsp_helpers as dsp  # noqa: E402
-import models_tf  # noqa: E402
+import dsp_helpers as dsp
+import models_tf
+import reference_denoisers
 
 BUILDERS = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d}
 
@@ -53,6 +52,13 @@ def main() -> None:
     for row, kind in (("ceiling", "magnitude"), ("PS oracle", "phase_sensitive")):
         rows[row] = score({k: dsp.oracle_reconstruction(references[k], noisy[k], kind)
                            for k in noisy}, references)
+    for name in reference_denoisers.REFERENCE_DENOISERS:
+        reason = reference_denoisers.unavailable_reason(name)
+        if reason:
+            print(f"{name}: n/a ({reason})")
+            continue
+        rows[name] = score({k: reference_denoisers.denoise_reference(name, v)
+                            for k, v in noisy.items()}, references)
     extras = {}
     for name in args.models:
         model = BUILDERS[name]()
@@ -77,7 +83,7 @@ def main() -> None:
     print("\nSNR by equation (1), dB  [share of the ceiling's gain over the noisy input]")
     print("ceiling: clean magnitude with the noisy phase; PS oracle: the phase-sensitive magnitude,"
           " the best any magnitude can do with the noisy phase")
-    print(f"{'':10s}" + "".join(f"{c:>20s}" for c in columns))
+    print(f"{'':14s}" + "".join(f"{c:>20s}" for c in columns))
     for row, values in rows.items():
         cells = []
         for c in columns:
@@ -85,7 +91,7 @@ def main() -> None:
             share = (values[c] - rows["noisy"][c]) / gain
             cells.append(f"{values[c]:8.2f} [{share:6.1%}]" if row != "noisy"
                          else f"{values[c]:8.2f}         ")
-        print(f"{row:10s}" + "".join(f"{cell:>20s}" for cell in cells))
+        print(f"{row:14s}" + "".join(f"{cell:>20s}" for cell in cells))
     print()
     for name, (params, run, held_out_run, speed) in extras.items():
         print(f"{name}: {params:,} parameters; full pair: {run.summary()}; "

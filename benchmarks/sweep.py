@@ -1,28 +1,28 @@
 """Hyper-parameter sweep of the 1D CNN (kernel size D, number of kernels K, stride) and a few
 2D CNN variants, each trained with the same budget and scored on unseen speech.
 
-    python benchmarks/sweep.py [--audio-dir audio] [--epochs 30] [--plot-only]
+    python -m benchmarks.sweep [--audio-dir audio] [--epochs 30] [--plot-only]
 
-Every point trains on the first 80 % of the training pair (its own last 10 % validates) and is
-scored by equation (1) on the last 20 %, which no point ever trains on. Writes
-``figures/sweep.csv`` and ``figures/sweep.png`` (held-out SNR against parameter count), which
-the notebook shows as precomputed results.
+Every point trains on the first 80 % of the training pair with the default recipe of
+``models_tf.train_denoiser`` and an epoch budget of ``--epochs``, and is scored by equation (1)
+on the last 20 %, which no point ever trains on. Besides strides, two points reduce the maps
+with max-pooling (stride-1 convolutions, each followed by a max-pooling of 2). Writes
+``figures/sweep.csv`` (with the recordings and the budget in every row) and
+``figures/sweep.png`` (held-out SNR against parameter count), which the notebook shows as
+precomputed results.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from matplotlib.ticker import EngFormatter, NullFormatter  # noqa: E402
 
 import dsp_helpers as dsp  # noqa: E402
 import models_tf  # noqa: E402
@@ -47,7 +47,12 @@ CNN2D_POINTS = {
                        ConvBlock(32, (3, 3), (1, 2))),
     "first design": (ConvBlock(16, (4, 7), (2, 3)), ConvBlock(32, (3, 5), (2, 2)),
                      ConvBlock(32, (4, 3), (1, 2))),
+    "max-pool": (ConvBlock(16, (4, 9), (4, 1), pool=(1, 2)),
+                 ConvBlock(32, (5, 7), 1, pool=(1, 2)), ConvBlock(32, (1, 5), 1, pool=(1, 2))),
 }
+# The default 1D layout with stride-1 convolutions, each followed by a max-pooling of 2.
+CNN1D_MAX_POOL = tuple(ConvBlock(b.filters, b.kernel, 1, pool=2)
+                       for b in models_tf.DEFAULT_CNN1D_BLOCKS)
 
 
 def plot_sweep(rows: list[dict], noisy_snr: float, epochs: int, path: Path) -> None:
@@ -62,7 +67,8 @@ def plot_sweep(rows: list[dict], noisy_snr: float, epochs: int, path: Path) -> N
     axes[0].scatter([int(r["params"]) for r in cnn2d], [float(r["held_out_snr_db"]) for r in cnn2d],
                     marker="s", label="2D CNN")
     axes[0].set(xscale="log", xlabel="parameters", ylabel="SNR on the unseen last 20 % (dB)")
-    axes[0].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    axes[0].xaxis.set_major_formatter(EngFormatter(sep=""))
+    axes[0].xaxis.set_minor_formatter(NullFormatter())
     axes[0].legend(fontsize=8)
     default = {"D": 9, "K": 16, "stride": 2}
     for axis, (name, label) in zip(axes[1:], (("D", "kernel size D (first layer)"),
@@ -70,23 +76,23 @@ def plot_sweep(rows: list[dict], noisy_snr: float, epochs: int, path: Path) -> N
                                               ("stride", "stride (every layer)"))):
         others = [key for key in default if key != name]
         series = sorted((int(r[name]), float(r["held_out_snr_db"])) for r in cnn1d
-                        if all(int(r[key]) == default[key] for key in others))
+                        if r["stride"] and all(int(r[key]) == default[key] for key in others))
         axis.plot(*zip(*series), "o-", label="1D CNN")
         axis.axhline(float(best_2d["held_out_snr_db"]), color="tab:orange", linestyle="--",
                      label=f"2D CNN, {best_2d['variant']}")
         axis.set(xlabel=label, xticks=[x for x, _ in series])
         axis.legend(fontsize=8)
-    figure.suptitle(f"Same budget for every variant ({epochs} epochs at most); "
-                    f"the noisy input scores {noisy_snr:.2f} dB")
+    figure.suptitle(f"{rows[0]['recordings']} recordings, same budget for every variant "
+                    f"({epochs} epochs at most); the noisy input scores {noisy_snr:.2f} dB")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--audio-dir", default=str(ROOT / "audio"))
+    parser.add_argument("--audio-dir", default="audio")
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--out", default=str(ROOT / "figures"))
+    parser.add_argument("--out", default="figures")
     parser.add_argument("--plot-only", action="store_true",
                         help="redraw sweep.png from an existing sweep.csv, training nothing")
     args = parser.parse_args()
@@ -105,6 +111,8 @@ def main() -> None:
 
     candidates = [("cnn1d", f"D={d} K={k} s={s}", d, k, s, models_tf.build_cnn1d, cnn1d_blocks(d, k, s))
                   for d, k, s in CNN1D_POINTS]
+    candidates.append(("cnn1d", "D=9 K=16 max-pool 2", "", "", "", models_tf.build_cnn1d,
+                       CNN1D_MAX_POOL))
     candidates += [("cnn2d", label, "", "", "", models_tf.build_cnn2d, blocks)
                    for label, blocks in CNN2D_POINTS.items()]
 
@@ -113,7 +121,7 @@ def main() -> None:
         model = build(blocks)
         run = models_tf.train_denoiser(model, clean[:split], dirty[:split], epochs=args.epochs)
         held_out = dsp.snr_db(clean[split:], models_tf.denoise_waveform(model, dirty[split:]))
-        rows.append({"model": kind, "variant": label, "D": kernel, "K": kernels, "stride": stride,
+        rows.append({"recordings": recordings.source, "model": kind, "variant": label, "D": kernel, "K": kernels, "stride": stride,
                      "params": model.count_params(), "held_out_snr_db": round(held_out, 3),
                      "train_seconds": round(run.seconds, 1), "epochs": run.epochs})
         print(f"{kind} {label:24s} {model.count_params():>9,} params  {held_out:6.2f} dB  "
