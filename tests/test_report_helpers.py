@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 
 import dsp_helpers as dsp
+import models_tf as M
 import report_helpers as report
 
 # --------------------------------------------------------------------------------------------
@@ -275,6 +276,32 @@ def test_share_of_ceiling(value, expected):
 def test_share_of_ceiling_without_a_gain_is_nan():
     assert math.isnan(report.share_of_ceiling(5.0, noisy=4.0, ceiling=4.0))
     assert math.isnan(report.share_of_ceiling(5.0, noisy=4.0, ceiling=2.0))
+
+
+def test_format_dimension_table_is_markdown():
+    rows = M.dimension_table((20, 513), M.DEFAULT_CNN2D_BLOCKS)
+    text = report.format_dimension_table(rows)
+    lines = text.splitlines()
+    assert lines[0] == "| layer | kernel | stride | output shape | input seen |"
+    assert lines[1] == "|---|---|---|---|---|"
+    assert len(lines) == 2 + len(rows)
+    first = M.DEFAULT_CNN2D_BLOCKS[0]
+    kernel, stride = (" × ".join(map(str, size)) for size in (first.kernel, first.stride))
+    assert f"| conv1 | {kernel} | {stride} | 5 × 253 × 16 | frames 0–19, bins 0–512 |" in lines
+    assert "| input |  |  | 20 × 513 × 1 | frames 0–19, bins 0–512 |" in lines
+    assert "| flatten |  |  | 1920 |  |" in lines  # no reach for the dense part
+
+
+def test_format_dimension_table_of_the_1d_network_names_bins_only():
+    lines = report.format_dimension_table(M.dimension_table((513,), M.DEFAULT_CNN1D_BLOCKS)).splitlines()
+    assert "| conv3 | 5 | 2 | 60 × 32 | bins 0–508 |" in lines
+    assert "| input |  |  | 513 × 1 | bins 0–512 |" in lines
+    assert "frames" not in "\n".join(lines)
+
+
+def test_format_dimension_table_shows_a_stride_that_skips_the_last_frame():
+    rows = M.dimension_table((20, 513), [M.ConvBlock(4, (5, 7), (2, 3))])
+    assert "frames 0–18, bins 0–510" in report.format_dimension_table(rows)
 
 
 def test_require_improvement_passes_when_the_margin_is_met():
