@@ -144,7 +144,7 @@ def plot_training_curves(histories: Mapping[str, Mapping], *, axes=None, filenam
 def plot_input_image(window: np.ndarray, *, title: str | None = None, ax=None, filename=None,
                      sample_rate: int = dsp.SAMPLE_RATE):
     """One 2D-CNN input, a ``(frames, 513)`` magnitude image, in dB: frequency bins across, and
-    down the side the time of each frame in seconds relative to the last (current) one.
+    down the side each frame's time in seconds from the last (current) frame, which is at 0.
 
     Returns ``(figure, ax)``; ``filename`` also saves the figure there.
     """
@@ -224,7 +224,8 @@ def audio_table(rows: Mapping[str, Mapping[str, np.ndarray | None]],
             signal = row.get(column)
             player = "" if signal is None else audio_player_html(signal, sample_rate)
             cells.append(f"<td style='padding:2px'>{player}</td>")
-        body.append(f"<tr><th style='text-align:left'>{html.escape(label)}</th>{''.join(cells)}</tr>")
+        heading = f"<th style='text-align:left'>{html.escape(label)}</th>"
+        body.append(f"<tr>{heading}{''.join(cells)}</tr>")
     return HTML(f"<table><tr><th></th>{head}</tr>{''.join(body)}</table>")
 
 

@@ -4,7 +4,7 @@ Most tests run the command as a user would, ``python denoise.py ...`` in a subpr
 repository root, against a models folder made here: a small 1D CNN trained for 3 epochs on the
 stand-in pair (enough to beat the noisy input's SNR) and an untrained small 2D CNN. Bad input
 must give exit status 2, one ``error:`` line naming the file, no traceback and no file written.
-Checks are made before TensorFlow is imported, so most refusals take about a second.
+Checks are made before TensorFlow is imported, so a refusal does not wait for it.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import models_tf as M
 
 keras = M.keras
 
-# One small convolution block per network keeps every training run to about a second.
+# One small convolution block per network keeps every training run short.
 SMALL_1D = (M.ConvBlock(4, 9, 4),)
 SMALL_2D = (M.ConvBlock(4, (4, 8), (4, 8)),)
 
