@@ -12,6 +12,7 @@ the signal itself. Run ``python denoise.py --help`` for the full description.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -282,68 +283,35 @@ def load_denoiser(path: Path):
 # Denoising
 # --------------------------------------------------------------------------------------------
 
-def denoise_in_segments(model, signal: np.ndarray, segment_samples: int,
-                        progress=None) -> np.ndarray:
-    """Denoise a ``(samples,)`` signal segment by segment; equal to denoising it whole (up to
-    float32 rounding, since the network sees other batch sizes).
+def progress_bar(label: str, total_samples: int, stream=None):
+    """A progress callback ``(samples done, samples in all)`` drawing a Keras progress bar in
+    seconds of audio on ``stream`` (default stderr), or ``None`` unless that stream is a terminal
+    (so logs and captured output stay clean). Keras' bar writes to stdout: it is redirected."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        return None
+    from models_tf import keras  # loaded already: only called once a model is
 
-    Each segment is denoised with enough of the signal around it that every STFT frame, and every
-    window of frames the model sees, is the one the whole signal gives: ``frames x hop`` samples
-    before (the 2D CNN looks 19 frames back), at least one STFT frame so that no piece is shorter
-    than a frame, and one hop after. Only the segment's own samples are kept.
-    ``segment_samples`` must be a multiple of the hop. ``progress(done, total)`` is called with
-    samples after each segment.
-    """
-    import models_tf
+    stream.write(f"{label}\n")
+    with contextlib.redirect_stdout(stream):  # the bar picks its display mode from "stdout"
+        bar = keras.utils.Progbar(total_samples / dsp.SAMPLE_RATE, unit_name="s of audio")
 
-    if segment_samples % dsp.HOP_LENGTH:
-        raise ValueError(f"segment_samples must be a multiple of {dsp.HOP_LENGTH}")
-    before = max(models_tf.context_frames(model) * dsp.HOP_LENGTH, dsp.N_FFT)
-    after = dsp.HOP_LENGTH
-    denoised = np.empty_like(signal)
-    for start in range(0, len(signal), segment_samples):
-        stop = min(start + segment_samples, len(signal))
-        first = max(start - before, 0)
-        piece = models_tf.denoise_waveform(model, signal[first:stop + after])
-        denoised[start:stop] = piece[start - first:stop - first]
-        if progress is not None:
-            progress(stop, len(signal))
-    return denoised
+    def update(done: int, total: int) -> None:
+        with contextlib.redirect_stdout(stream):
+            bar.update(done / dsp.SAMPLE_RATE, finalize=done >= total)
 
-
-class ProgressBar:
-    """A text progress bar redrawn in place on stderr; draws nothing unless stderr is a terminal
-    (so logs and captured output stay clean)."""
-
-    def __init__(self, label: str, width: int = 30, stream=None):
-        self.label, self.width = label, width
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty()
-
-    def update(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        filled = self.width * done // total
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {100 * done // total:3d}%")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
+    return update
 
 
 def denoise_file(model, job: Job, force: bool) -> str:
     """Denoise one recording into its output file; returns a one-line summary with the
     real-time factor (processing seconds per second of audio)."""
     start = time.perf_counter()
+    import models_tf  # imported by load_denoiser already
+
     noisy = dsp.load_audio(job.source)
-    bar = ProgressBar(job.source.name)
-    try:
-        denoised = denoise_in_segments(model, noisy, SEGMENT_SAMPLES, bar.update)
-    finally:
-        bar.close()
+    progress = progress_bar(job.source.name, len(noisy))
+    denoised = models_tf.denoise_in_segments(model, noisy, SEGMENT_SAMPLES, progress)
     try:
         dsp.save_audio(job.target, denoised, overwrite=force)
     except OSError as error:

@@ -1,4 +1,7 @@
-"""Audio, STFT and evaluation helpers for the speech-denoising homework.
+"""Signal helpers for the speech-denoising homework: audio I/O, the recordings, the STFT,
+framing, reconstruction, quality measures and a classical (Wiener) baseline.
+
+Figures, audio players and tables are in :mod:`report_helpers`; nothing here draws or formats.
 
 Everything here follows the handout (``homework2.md``): 16 kHz mono audio, an STFT with
 ``n_fft=1024``, ``hop_length=512`` and a Hann window, magnitudes transposed so that each row is
@@ -9,16 +12,12 @@ Shapes use ``samples`` for time-domain signals and ``(frames, 513)`` for spectro
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import math
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import librosa
-import librosa.display
-import matplotlib.pyplot as plt
 import numpy as np
 import soundfile as sf
 
@@ -28,7 +27,6 @@ HOP_LENGTH = 512
 N_BINS = N_FFT // 2 + 1  # 513
 WINDOW_FRAMES = 20
 SILENCE_MAGNITUDE = 1e-4
-FIGURES_DIR = Path("figures")
 
 COURSE_TRAIN_FILES = ("train_clean_male.wav", "train_dirty_male.wav")
 COURSE_TEST_FILES = ("test_x_01.wav", "test_x_02.wav")
@@ -53,6 +51,10 @@ def load_audio(path, sample_rate: int = SAMPLE_RATE, verbose: bool = True) -> np
     notice when ``verbose``). Returns an array of shape ``(samples,)`` with values in [-1, 1]
     for PCM input.
 
+    A WAV file cut short (its header promises more frames than it holds, see
+    :func:`wav_header_frames`) gives the frames that are there, with a printed notice when
+    ``verbose``.
+
     Raises :class:`AudioFileError` with a one-line message naming the file when it is missing,
     empty, not audio, has no samples, or holds NaN/inf samples.
     """
@@ -72,6 +74,10 @@ def load_audio(path, sample_rate: int = SAMPLE_RATE, verbose: bool = True) -> np
         raise AudioFileError(f"{path}: holds no audio samples")
     if not np.all(np.isfinite(signal)):
         raise AudioFileError(f"{path}: contains NaN or infinite samples")
+    promised = wav_header_frames(path)
+    if promised is not None and promised > signal.shape[0] and verbose:
+        print(f"note: {path.name}: header promises {promised} frames but only {signal.shape[0]} "
+              f"are present; using those")
     mono = signal.mean(axis=1) if signal.shape[1] > 1 else signal[:, 0]
     if signal.shape[1] > 1 and verbose:
         print(f"note: {path.name}: mixed {signal.shape[1]} channels down to mono")
@@ -80,6 +86,40 @@ def load_audio(path, sample_rate: int = SAMPLE_RATE, verbose: bool = True) -> np
             print(f"note: {path.name}: resampled from {file_rate} Hz to {sample_rate} Hz")
         mono = librosa.resample(mono, orig_sr=file_rate, target_sr=sample_rate)
     return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+_UNKNOWN_DATA_SIZES = (0, 0xFFFFFFFF)  # what streaming writers leave in an unfinished header
+
+
+def wav_header_frames(path) -> int | None:
+    """How many frames the header of a RIFF/WAVE file says its ``data`` chunk holds.
+
+    ``None`` when ``path`` is not a RIFF/WAVE file, its header is cut before the ``data`` chunk,
+    or the chunk's size is a placeholder (0 or 0xFFFFFFFF, as streaming writers leave it). Reads
+    only the chunk headers, never the samples.
+    """
+    block_align = None
+    with open(path, "rb") as file:
+        riff = file.read(12)  # "RIFF", the file's size, "WAVE"
+        if riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
+            return None
+        while True:
+            header = file.read(8)
+            if len(header) < 8:
+                return None
+            chunk_id, size = header[:4], struct.unpack("<I", header[4:])[0]
+            if chunk_id == b"data":
+                if block_align is None or size in _UNKNOWN_DATA_SIZES:
+                    return None
+                return size // block_align
+            if chunk_id == b"fmt ":
+                fmt = file.read(size)
+                if len(fmt) < 14:
+                    return None
+                block_align = struct.unpack("<H", fmt[12:14])[0] or None
+                file.seek(size % 2, 1)  # chunks are padded to an even size
+            else:
+                file.seek(size + size % 2, 1)
 
 
 def save_audio(path, signal: np.ndarray, sample_rate: int = SAMPLE_RATE,
@@ -97,6 +137,13 @@ def save_audio(path, signal: np.ndarray, sample_rate: int = SAMPLE_RATE,
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, np.clip(signal, -1.0, 1.0), sample_rate, subtype="PCM_16")
     return path
+
+
+def excerpt(signal: np.ndarray, seconds: float, start_seconds: float = 0.0,
+            sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """At most ``seconds`` of ``signal`` starting at ``start_seconds``: ``(samples,)``."""
+    start = int(round(start_seconds * sample_rate))
+    return signal[start:start + int(round(seconds * sample_rate))]
 
 
 # --------------------------------------------------------------------------------------------
@@ -401,172 +448,3 @@ def wiener_denoise(noisy: np.ndarray, smoothing: float = 0.98, gain_floor: float
         estimate[frame] = gain * magnitude[frame]
         previous_clean_power = estimate[frame] ** 2
     return reconstruct(estimate.astype(np.float32), phase, len(noisy))
-
-
-# --------------------------------------------------------------------------------------------
-# Figures and listening
-# --------------------------------------------------------------------------------------------
-
-def _show_and_save(figure, filename: str | None) -> None:
-    """Save ``figure`` as ``figures/<filename>`` (if a name is given), then show it inline."""
-    if filename:
-        FIGURES_DIR.mkdir(parents=True, exist_ok=True)
-        figure.savefig(FIGURES_DIR / filename, dpi=110, bbox_inches="tight")
-    plt.show()
-    plt.close(figure)
-
-
-def plot_spectrograms(signals: dict[str, np.ndarray], filename: str | None = None,
-                      title: str | None = None, sample_rate: int = SAMPLE_RATE):
-    """Log-magnitude spectrograms (dB re the loudest bin of all) of named ``(samples,)`` signals,
-    stacked in one column on a shared colour scale; shown inline and saved as a PNG."""
-    spectra = {name: librosa.amplitude_to_db(stft_frames(signal)[0].T, ref=1.0)
-               for name, signal in signals.items()}
-    top = max(spectrum.max() for spectrum in spectra.values())
-    figure, axes = plt.subplots(len(spectra), 1, figsize=(10, 2.4 * len(spectra)),
-                                sharex=True, squeeze=False)
-    for axis, (name, spectrum) in zip(axes[:, 0], spectra.items()):
-        image = librosa.display.specshow(spectrum, sr=sample_rate, hop_length=HOP_LENGTH,
-                                         x_axis="time", y_axis="hz", ax=axis,
-                                         vmin=top - 80, vmax=top, cmap="magma")
-        axis.set_title(name, fontsize=10)
-        axis.label_outer()
-    figure.colorbar(image, ax=axes[:, 0].tolist(), format="%+.0f dB", pad=0.01)
-    if title:
-        figure.suptitle(title)
-    _show_and_save(figure, filename)
-
-
-def plot_waveforms(signals: dict[str, np.ndarray], filename: str | None = None,
-                   title: str | None = None, sample_rate: int = SAMPLE_RATE):
-    """Waveforms of named ``(samples,)`` signals on one time axis; shown inline and saved."""
-    figure, axes = plt.subplots(len(signals), 1, figsize=(10, 1.6 * len(signals)),
-                                sharex=True, sharey=True, squeeze=False)
-    for axis, (name, signal) in zip(axes[:, 0], signals.items()):
-        librosa.display.waveshow(np.asarray(signal, dtype=np.float32), sr=sample_rate,
-                                 ax=axis, color="tab:blue")
-        axis.set_title(name, fontsize=10)
-        axis.label_outer()
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    _show_and_save(figure, filename)
-
-
-def excerpt(signal: np.ndarray, seconds: float, start_seconds: float = 0.0,
-            sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """At most ``seconds`` of ``signal`` starting at ``start_seconds``: ``(samples,)``."""
-    start = int(round(start_seconds * sample_rate))
-    return signal[start:start + int(round(seconds * sample_rate))]
-
-
-def audio_player_html(signal: np.ndarray, sample_rate: int = SAMPLE_RATE) -> str:
-    """An HTML ``<audio>`` player with a ``(samples,)`` signal embedded in it as lossless FLAC.
-
-    The clip is peak-normalised for listening (a silent clip stays silent). FLAC keeps every
-    sample of the 16-bit clip at about two thirds of the size of a WAV, so a notebook can carry
-    more listening examples; every current browser plays it.
-    """
-    signal = np.asarray(signal, dtype=np.float32)
-    if signal.ndim != 1 or not np.all(np.isfinite(signal)):
-        raise ValueError(f"cannot embed audio of shape {signal.shape} with non-finite samples"
-                         if signal.ndim == 1 else f"expected a 1-D signal, got {signal.shape}")
-    peak = float(np.max(np.abs(signal), initial=0.0))
-    buffer = io.BytesIO()
-    sf.write(buffer, signal / peak if peak > 0 else signal, sample_rate, format="FLAC",
-             subtype="PCM_16")
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<audio controls="controls" preload="none" src="data:audio/flac;base64,{data}"></audio>'
-
-
-def audio_table(rows: dict[str, dict[str, np.ndarray | None]], sample_rate: int = SAMPLE_RATE):
-    """A grid of labelled audio players for a notebook: one row per clip, one column per version.
-
-    ``rows`` maps a row label to ``{column label: (samples,) signal or None}``; ``None`` leaves
-    the cell empty (say, a clip with no clean reference). The audio is embedded as FLAC data, so
-    it plays in the saved notebook without running it. Each clip is peak-normalised for
-    listening (a silent clip stays silent); compare levels with the SNR figures instead.
-    """
-    from IPython.display import HTML
-
-    columns = list(dict.fromkeys(column for row in rows.values() for column in row))
-    head = "".join(f"<th>{html.escape(column)}</th>" for column in columns)
-    body = []
-    for label, row in rows.items():
-        cells = []
-        for column in columns:
-            signal = row.get(column)
-            player = "" if signal is None else audio_player_html(signal, sample_rate)
-            cells.append(f"<td style='padding:2px'>{player}</td>")
-        body.append(f"<tr><th style='text-align:left'>{html.escape(label)}</th>{''.join(cells)}</tr>")
-    return HTML(f"<table><tr><th></th>{head}</tr>{''.join(body)}</table>")
-
-
-def plot_training_curves(histories: dict[str, dict], filename: str | None = None):
-    """Training and validation loss per epoch for named Keras-style histories (dicts with
-    ``loss`` and ``val_loss`` lists, in units of the median noisy magnitude squared, as
-    ``models_tf.train_denoiser`` records them), side by side on log scales; shown inline and
-    saved."""
-    figure, axes = plt.subplots(1, len(histories), figsize=(5 * len(histories), 3.2),
-                                squeeze=False)
-    for axis, (name, history) in zip(axes[0], histories.items()):
-        epochs = np.arange(1, len(history["loss"]) + 1)
-        axis.semilogy(epochs, history["loss"], label="training (recorded / re-mixed alternate)")
-        axis.semilogy(epochs, history["val_loss"], label="validation (held-out tail)")
-        best = int(np.argmin(history["val_loss"]))
-        axis.plot(epochs[best], history["val_loss"][best], "ko", label="kept weights")
-        axis.set(title=name, xlabel="epoch", ylabel="mean squared error (median $|X|^2$ = 1)")
-        axis.legend(fontsize=8)
-    figure.tight_layout()
-    _show_and_save(figure, filename)
-
-
-def plot_input_image(window: np.ndarray, filename: str | None = None, title: str | None = None):
-    """One 2D-CNN input, a ``(20, 513)`` magnitude image, in dB (frames down, bins across)."""
-    figure, axis = plt.subplots(figsize=(10, 2.6))
-    image = axis.imshow(librosa.amplitude_to_db(window, ref=1.0), aspect="auto",
-                        origin="upper", cmap="magma", interpolation="nearest")
-    axis.set(xlabel="frequency bin", ylabel="frame in the window", title=title)
-    figure.colorbar(image, ax=axis, format="%+.0f dB", pad=0.01)
-    _show_and_save(figure, filename)
-
-
-def markdown_table(header: list[str], rows: list[list]) -> str:
-    """A Markdown table; floats are written with two decimals, ``None`` as "n/a"."""
-    def cell(value):
-        if value is None:
-            return "n/a"
-        if isinstance(value, float):
-            return f"{value:.2f}"
-        return str(value)
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def require_improvement(name: str, snr: float, noisy_snr: float, margin_db: float = 3.0) -> None:
-    """Stop a run whose denoised SNR does not beat the noisy input's by ``margin_db`` dB."""
-    if not snr >= noisy_snr + margin_db:
-        raise AssertionError(f"{name}: {snr:.2f} dB does not beat the noisy input "
-                             f"({noisy_snr:.2f} dB) by {margin_db} dB; training failed")
-
-
-def plot_grouped_bars(values: dict[str, dict[str, float]], ylabel: str,
-                      filename: str | None = None, title: str | None = None):
-    """Bars of ``values[group][category]``: one cluster per category, one colour per group;
-    shown inline and saved."""
-    groups = list(values)
-    categories = list(dict.fromkeys(c for group in values.values() for c in group))
-    width = 0.8 / len(groups)
-    figure, axis = plt.subplots(figsize=(10, 3.8))
-    for index, group in enumerate(groups):
-        positions = np.arange(len(categories)) + (index - (len(groups) - 1) / 2) * width
-        heights = [values[group].get(category, np.nan) for category in categories]
-        axis.bar(positions, heights, width, label=group)
-    axis.set_xticks(np.arange(len(categories)), categories)
-    axis.set(ylabel=ylabel, title=title)
-    axis.grid(axis="y", alpha=0.3)
-    axis.legend(fontsize=8, ncol=min(len(groups), 5), loc="upper center",
-                bbox_to_anchor=(0.5, -0.12))
-    _show_and_save(figure, filename)

@@ -169,22 +169,6 @@ def dimension_table(input_shape: tuple[int, ...], blocks: list[ConvBlock]) -> li
     return rows
 
 
-def format_dimension_table(rows: list[dict]) -> str:
-    """:func:`dimension_table` as a Markdown table, for display in the notebook."""
-    def cell(value):
-        return " × ".join(map(str, value)) if isinstance(value, tuple) else str(value)
-
-    def reach(value):
-        if not value:
-            return ""
-        names = ("frames", "bins")[-len(value):]
-        return ", ".join(f"{name} 0–{last}" for name, last in zip(names, value))
-
-    return dsp.markdown_table(["layer", "kernel", "stride", "output shape", "input seen"],
-                              [[cell(row["layer"]), cell(row["kernel"]), cell(row["stride"]),
-                                cell(row["shape"]), reach(row["reach"])] for row in rows])
-
-
 # --------------------------------------------------------------------------------------------
 # The two networks
 # --------------------------------------------------------------------------------------------
@@ -287,9 +271,9 @@ def build_fc(hidden_units=(1024, 1024), seed: int = 0) -> keras.Model:
 
 def default_epochs(model: keras.Model) -> int:
     """The epoch budget :func:`train_denoiser` gives ``model`` unless told otherwise: 60 for a
-    network that sees one spectrum, 100 for the 2D CNN, which converges more slowly (measured on
-    the stand-in set: +0.8 dB training SNR from 60 to 100 epochs, against +0.4 dB for the 1D
-    CNN). Both CNNs together then train in about 2½ minutes on a 2-core CPU."""
+    network that sees one spectrum, 100 for one that sees a window of frames (the 2D CNN), which
+    converges more slowly. Measured gains and training times are in the benchmark output and the
+    README."""
     return 60 if context_frames(model) == 1 else 100
 
 
@@ -555,3 +539,32 @@ def denoise_waveform(model: keras.Model, noisy: np.ndarray, chunk_frames: int = 
     noisy_magnitude, noisy_phase = dsp.stft_frames(noisy)
     estimate = denoise_magnitude(model, noisy_magnitude, chunk_frames, progress)
     return dsp.reconstruct(estimate, noisy_phase, len(noisy))
+
+
+def denoise_in_segments(model: keras.Model, signal: np.ndarray, segment_samples: int,
+                        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Denoise a ``(samples,)`` signal segment by segment; equal to :func:`denoise_waveform` of
+    the whole (up to float32 rounding, since the network sees other batch sizes), with memory
+    that grows with the signal's length only by the signal itself.
+
+    Each segment is denoised with enough of the signal around it that every STFT frame, and every
+    window of frames the model sees, is the one the whole signal gives: ``frames x hop`` samples
+    before (the 2D CNN looks 19 frames back), at least one STFT frame so that no piece is shorter
+    than a frame, and one hop after. Only the segment's own samples are kept.
+    ``segment_samples`` must be a multiple of the hop. ``progress(done, total)`` is called with
+    samples after each segment.
+    """
+    if segment_samples <= 0 or segment_samples % dsp.HOP_LENGTH:
+        raise ValueError(f"segment_samples must be a positive multiple of {dsp.HOP_LENGTH}, "
+                         f"got {segment_samples}")
+    before = max(context_frames(model) * dsp.HOP_LENGTH, dsp.N_FFT)
+    after = dsp.HOP_LENGTH
+    denoised = np.empty_like(signal)
+    for start in range(0, len(signal), segment_samples):
+        stop = min(start + segment_samples, len(signal))
+        first = max(start - before, 0)
+        piece = denoise_waveform(model, signal[first:stop + after])
+        denoised[start:stop] = piece[start - first:stop - first]
+        if progress is not None:
+            progress(stop, len(signal))
+    return denoised

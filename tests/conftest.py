@@ -1,7 +1,13 @@
 """Shared fixtures for the unit tests.
 
-* Matplotlib runs on the non-interactive Agg backend (set before anything imports pyplot), so
-  the plotting helpers' ``plt.show()`` is a no-op and no window or display is needed.
+* Matplotlib runs on the non-interactive Agg backend, so no window or display is needed. It is
+  chosen in this process only, not through ``MPLBACKEND``, which the notebook's kernel would
+  inherit.
+* Values several test files share live here once: the stand-in folder (``standin_dir``), the
+  length of the course's training recording (``training_length``) and the epochs of the short
+  training runs (``QUICK_EPOCHS``, as the ``quick_epochs`` fixture).
+* The root ``conftest.py`` points ``HOMEWORK2_OUTPUT_DIR`` at a temporary folder for the whole
+  session; the unit tests write only under pytest's temporary folders.
 * The repository root is put on ``sys.path``, so ``import dsp_helpers`` works however pytest is
   started (``python -m pytest`` or the ``pytest`` script, from the root or elsewhere).
 * ``speech_like`` makes a seeded synthetic voiced signal (harmonics of a gliding pitch under a
@@ -14,7 +20,6 @@ import os
 import sys
 from pathlib import Path
 
-os.environ["MPLBACKEND"] = "Agg"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import matplotlib  # noqa: E402
@@ -28,6 +33,9 @@ import soundfile as sf  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STANDIN_DIR = REPO_ROOT / "audio" / "standin"
 SAMPLE_RATE = 16_000
+TRAINING_SAMPLES = 1_258_899  # the course's training recording (and the stand-in's)
+TRAINING_FRAMES = 1 + TRAINING_SAMPLES // 512  # 2,459 STFT frames
+QUICK_EPOCHS = 3  # the epochs of every short training run in the tests
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
@@ -72,6 +80,18 @@ def standin_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def training_length() -> tuple[int, int]:
+    """``(samples, STFT frames)`` of the course's training recording: 1,258,899 and 2,459."""
+    return TRAINING_SAMPLES, TRAINING_FRAMES
+
+
+@pytest.fixture(scope="session")
+def quick_epochs() -> int:
+    """How many epochs the tests' short training runs take."""
+    return QUICK_EPOCHS
+
+
+@pytest.fixture(scope="session")
 def speech_like():
     """Factory: ``speech_like(samples, seed=0)`` -> float32 speech-like signal."""
     return make_speech_like
@@ -102,8 +122,8 @@ def write_wav(tmp_path):
 
 @pytest.fixture(autouse=True)
 def _close_figures():
-    """The plotting helpers leave their figures open (a notebook's inline backend closes them);
-    close them after every test so none leak into the next."""
+    """The plotting helpers return their figures open, for the caller to show or compose; close
+    them after every test so none leak into the next."""
     yield
     import matplotlib.pyplot as plt
     plt.close("all")

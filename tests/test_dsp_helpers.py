@@ -1,25 +1,16 @@
-"""Unit tests of dsp_helpers: audio I/O, recording discovery, STFT framing, reconstruction,
-SNR, figures and players."""
+"""Unit tests of dsp_helpers: audio I/O, recording discovery, STFT framing, reconstruction and
+oracles. The quality measures are tested in test_quality.py, the report helpers in
+test_report_helpers.py."""
 
 from __future__ import annotations
 
-import base64
-import io
-import math
 import shutil
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 import dsp_helpers as dsp
-
-STANDIN_DIR = Path(__file__).resolve().parents[1] / "audio" / "standin"
-
-TRAIN_SAMPLES = 1_258_899
-TRAIN_FRAMES = 2_459
 
 
 # --------------------------------------------------------------------------------------------
@@ -31,11 +22,13 @@ def test_constants_follow_the_handout():
     assert dsp.WINDOW_FRAMES == 20
 
 
-def test_stft_frames_of_training_length_gives_2459_frames():
-    signal = np.random.default_rng(0).standard_normal(TRAIN_SAMPLES).astype(np.float32) * 0.1
+def test_stft_frames_of_training_length_gives_2459_frames(training_length):
+    samples, frames = training_length
+    assert frames == 2_459
+    signal = np.random.default_rng(0).standard_normal(samples).astype(np.float32) * 0.1
     magnitude, phase = dsp.stft_frames(signal)
-    assert magnitude.shape == (TRAIN_FRAMES, 513)
-    assert phase.shape == (TRAIN_FRAMES, 513)
+    assert magnitude.shape == (frames, 513)
+    assert phase.shape == (frames, 513)
     assert magnitude.dtype == np.float32
     assert np.iscomplexobj(phase)
     np.testing.assert_allclose(np.abs(phase), 1.0, atol=1e-6)
@@ -60,10 +53,11 @@ def test_stft_frames_rejects_multichannel_input():
 
 
 @pytest.fixture(scope="module")
-def training_like_magnitude():
-    """Non-negative ``(2459, 513)`` magnitudes with values well above the silence level."""
+def training_like_magnitude(training_length):
+    """Non-negative ``(2459, 513)`` magnitudes (the training recording's frame count) with
+    values well above the silence level."""
     rng = np.random.default_rng(3)
-    return rng.uniform(0.01, 1.0, (TRAIN_FRAMES, 513)).astype(np.float32)
+    return rng.uniform(0.01, 1.0, (training_length[1], 513)).astype(np.float32)
 
 
 def test_frame_windows_unpadded_gives_2440_images(training_like_magnitude):
@@ -75,14 +69,15 @@ def test_frame_windows_unpadded_gives_2440_images(training_like_magnitude):
 
 def test_frame_windows_padded_gives_one_image_per_frame(training_like_magnitude):
     magnitude = training_like_magnitude
+    frames = len(magnitude)
     windows = dsp.frame_windows(magnitude, pad=True)
-    assert windows.shape == (TRAIN_FRAMES, 20, 513)
+    assert windows.shape == (frames, 20, 513)
     first = windows[0]
     assert np.all(first[:19] < dsp.SILENCE_MAGNITUDE)
     assert np.all(first[:19] >= 0)
     np.testing.assert_array_equal(first[19], magnitude[0])
     # window t ends with frame t (equations (2) and (3): the target frame is the last one)
-    for t in (0, 1, 18, 19, 20, 1000, TRAIN_FRAMES - 1):
+    for t in (0, 1, 18, 19, 20, 1000, frames - 1):
         np.testing.assert_array_equal(windows[t, -1], magnitude[t])
     # from frame 19 on, a padded window is the unpadded window that ends at the same frame
     unpadded = dsp.frame_windows(magnitude, pad=False)
@@ -147,13 +142,13 @@ def test_frame_windows_rejects_non_2d_input():
 
 
 # --------------------------------------------------------------------------------------------
-# Reconstruction and SNR
+# Reconstruction and the oracles
 # --------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def speech_signal(speech_like):
+def speech_signal(speech_like, standin_dir):
     """The stand-in clean speech (first 5 s) if present, else a synthetic speech-like signal."""
-    path = STANDIN_DIR / "train_clean_male.wav"
+    path = standin_dir / "train_clean_male.wav"
     if path.exists():
         return dsp.load_audio(path, verbose=False)[:5 * 16_000]
     return speech_like(5 * 16_000, seed=4)
@@ -183,38 +178,6 @@ def test_reconstruct_rejects_mismatched_shapes():
     with pytest.raises(ValueError):
         dsp.reconstruct(magnitude[:, :512], phase, 4096)
 
-
-def test_snr_of_ten_percent_error_is_exactly_20_db():
-    s = np.random.default_rng(0).standard_normal(10_000)
-    assert dsp.snr_db(s, s + 0.1 * s) == pytest.approx(20.0, abs=1e-9)
-    assert dsp.snr_db(s, s - 0.1 * s) == pytest.approx(20.0, abs=1e-9)
-    assert dsp.snr_db(s, np.zeros_like(s)) == pytest.approx(0.0, abs=1e-12)
-
-
-def test_snr_matches_equation_1():
-    rng = np.random.default_rng(1)
-    s, e = rng.standard_normal(5_000), rng.standard_normal(5_000) * 0.3
-    expected = 10 * np.log10(np.sum(s ** 2) / np.sum(e ** 2))
-    assert dsp.snr_db(s, s + e) == pytest.approx(expected, abs=1e-9)
-    assert isinstance(dsp.snr_db(s, s + e), float)
-
-
-def test_snr_of_identical_signals_is_inf():
-    s = np.random.default_rng(0).standard_normal(1000).astype(np.float32)
-    assert dsp.snr_db(s, s.copy()) == math.inf
-    assert dsp.snr_db(np.zeros(10), np.zeros(10)) == math.inf
-
-
-def test_snr_of_silent_reference_with_error_is_minus_inf_not_nan():
-    value = dsp.snr_db(np.zeros(100), np.full(100, 1e-3))
-    assert not math.isnan(value)
-    assert value == -math.inf
-
-
-def test_snr_length_mismatch_names_both_shapes():
-    with pytest.raises(ValueError) as error:
-        dsp.snr_db(np.zeros(1000), np.zeros(999))
-    assert "(1000,)" in str(error.value) and "(999,)" in str(error.value)
 
 
 def test_oracle_reconstruction_beats_the_noisy_input(noisy_pair):
@@ -286,7 +249,6 @@ def test_oracle_reconstruction_rejects_an_unknown_kind(noisy_pair):
     clean, dirty = noisy_pair
     with pytest.raises(ValueError, match="unknown magnitude target 'clean'"):
         dsp.oracle_reconstruction(clean, dirty, "clean")
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -413,6 +375,52 @@ def test_load_audio_at_16k_prints_nothing(write_wav, capsys):
     assert capsys.readouterr().out == ""
 
 
+def _cut_short(path, frames, bytes_per_frame=2):
+    """Cut a 44-byte-header PCM WAV after ``frames`` frames, leaving its header as it was."""
+    data = path.read_bytes()
+    assert data[36:40] == b"data"  # soundfile's plain PCM header: the samples start at byte 44
+    path.write_bytes(data[:44 + frames * bytes_per_frame])
+    return path
+
+
+def test_wav_header_frames_reads_the_promised_count(write_wav, tmp_path):
+    path = write_wav("whole.wav", np.zeros((3000, 2), dtype=np.float32))
+    assert dsp.wav_header_frames(path) == 3000
+    assert dsp.wav_header_frames(_cut_short(path, 1000, bytes_per_frame=4)) == 3000
+    flac = write_wav("clip.flac", np.zeros(3000, dtype=np.float32))
+    assert dsp.wav_header_frames(flac) is None  # not a WAV
+    text = tmp_path / "text.wav"
+    text.write_text("RIFF....WAVE")
+    assert dsp.wav_header_frames(text) is None  # no chunks
+
+
+def test_wav_header_frames_ignores_a_streaming_placeholder(write_wav):
+    path = write_wav("streamed.wav", np.zeros(3000, dtype=np.float32))
+    data = bytearray(path.read_bytes())
+    data[40:44] = b"\xff\xff\xff\xff"  # the data chunk's size, unknown when the writer began
+    path.write_bytes(bytes(data))
+    assert dsp.wav_header_frames(path) is None
+
+
+def test_load_audio_of_a_wav_cut_short_notes_both_counts(write_wav, capsys):
+    path = _cut_short(write_wav("cut.wav", np.full(32_000, 0.25, dtype=np.float32)), 10_652)
+    signal = dsp.load_audio(path)
+    assert signal.shape == (10_652,)
+    np.testing.assert_allclose(signal, 0.25, atol=1 / 32768)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert "cut.wav" in out and "32000" in out and "10652" in out
+    dsp.load_audio(path, verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_excerpt_cuts_by_seconds():
+    signal = np.arange(48_000, dtype=np.float32)
+    part = dsp.excerpt(signal, 0.5, start_seconds=1.0)
+    np.testing.assert_array_equal(part, signal[16_000:24_000])
+    assert len(dsp.excerpt(signal, 10.0)) == 48_000
+
+
 def test_save_audio_writes_pcm16_at_16k(tmp_path, speech_like):
     signal = speech_like(8000, seed=3)
     path = dsp.save_audio(tmp_path / "sub" / "out.wav", signal)
@@ -476,19 +484,19 @@ def test_find_recordings_prefers_the_course_files(tmp_path, write_wav):
     assert "course recordings" in banner and "no clean reference" in banner
 
 
-@pytest.mark.skipif(not (STANDIN_DIR / "train_clean_male.wav").exists(),
-                    reason="audio/standin/ has not been built")
-def test_find_recordings_on_copies_of_the_standin_files(tmp_path):
+def test_find_recordings_on_copies_of_the_standin_files(tmp_path, standin_dir, training_length):
     """The real stand-in files copied under the course names are taken as the course set."""
+    if not (standin_dir / "train_clean_male.wav").exists():
+        pytest.skip("audio/standin/ has not been built")
     for name in COURSE_FILES + ("test_s_01.wav", "test_s_02.wav"):
-        shutil.copy(STANDIN_DIR / name, tmp_path / name)
+        shutil.copy(standin_dir / name, tmp_path / name)
     found = dsp.find_recordings(tmp_path)
     assert found.source == "course"
     assert {name: (clip.noisy.name, clip.clean.name) for name, clip in found.tests.items()} == {
         "test_01": ("test_x_01.wav", "test_s_01.wav"),
         "test_02": ("test_x_02.wav", "test_s_02.wav")}
-    assert len(dsp.load_audio(found.train_clean)) == TRAIN_SAMPLES
-    assert len(dsp.load_audio(found.train_dirty)) == TRAIN_SAMPLES
+    assert len(dsp.load_audio(found.train_clean)) == training_length[0]
+    assert len(dsp.load_audio(found.train_dirty)) == training_length[0]
 
 
 @pytest.mark.parametrize("present", [
@@ -526,88 +534,13 @@ def test_find_recordings_incomplete_standin_set(tmp_path, write_wav):
         dsp.find_recordings(tmp_path)
 
 
-def test_find_recordings_in_the_repository(repo_root):
-    if not (repo_root / "audio" / "standin" / "train_clean_male.wav").exists():
+def test_find_recordings_in_the_repository(standin_dir):
+    if not (standin_dir / "train_clean_male.wav").exists():
         pytest.skip("audio/standin/ has not been built")
-    found = dsp.find_recordings(repo_root / "audio")
+    found = dsp.find_recordings(standin_dir.parent)
     assert found.source in ("course", "standin")
     assert found.train_clean.exists() and found.train_dirty.exists()
     assert {"test_01", "test_02"} <= set(found.tests)
-
-
-# --------------------------------------------------------------------------------------------
-# Figures and listening
-# --------------------------------------------------------------------------------------------
-
-def _is_png(path):
-    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_plot_spectrograms_saves_a_png(tmp_path, monkeypatch, noisy_pair):
-    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path / "figures")
-    clean, dirty = noisy_pair
-    dsp.plot_spectrograms({"clean": clean, "dirty": dirty}, "spectra.png", title="t")
-    path = tmp_path / "figures" / "spectra.png"
-    assert path.exists() and path.stat().st_size > 1000 and _is_png(path)
-
-
-def test_plot_waveforms_saves_a_png(tmp_path, monkeypatch, noisy_pair):
-    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path / "figures")
-    clean, dirty = noisy_pair
-    dsp.plot_waveforms({"clean": clean, "dirty": dirty}, "waves.png")
-    path = tmp_path / "figures" / "waves.png"
-    assert path.exists() and _is_png(path)
-
-
-def test_plots_without_a_filename_save_nothing(tmp_path, monkeypatch, noisy_pair):
-    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path / "figures")
-    assert dsp.plot_waveforms({"clean": noisy_pair[0]}) is None
-    assert dsp.plot_spectrograms({"clean": noisy_pair[0]}) is None
-    assert not (tmp_path / "figures").exists()
-
-
-def test_excerpt_cuts_by_seconds():
-    signal = np.arange(48_000, dtype=np.float32)
-    part = dsp.excerpt(signal, 0.5, start_seconds=1.0)
-    np.testing.assert_array_equal(part, signal[16_000:24_000])
-    assert len(dsp.excerpt(signal, 10.0)) == 48_000
-
-
-def test_audio_table_embeds_one_player_per_clip(speech_like):
-    rows = {"test_01": {"noisy": speech_like(1600, seed=1), "clean <ref>": speech_like(1600, seed=2),
-                        "1D CNN": speech_like(1600, seed=3)},
-            "test_02": {"noisy": speech_like(800, seed=4), "clean <ref>": None,
-                        "1D CNN": speech_like(800, seed=5)}}
-    text = dsp.audio_table(rows).data
-    assert text.count("<audio") == 5  # the None cell stays empty
-    assert text.count("data:audio/flac;base64,") == 5  # audio_player_html embeds FLAC
-    assert text.count("<tr>") == 3    # header and one row per clip
-    assert "clean &lt;ref&gt;" in text and "<th>1D CNN</th>" in text  # labels are escaped
-    assert text.count("<th>noisy</th>") == 1
-    second_row = text[text.index("test_02"):]
-    assert second_row.count("<audio") == 2
-
-
-def test_markdown_table_formats_floats_and_missing_values():
-    text = dsp.markdown_table(["clip", "SNR (dB)", "n"], [["test_01", 6.4567, 3],
-                                                         ["test_02", None, 4]])
-    assert text.splitlines() == ["| clip | SNR (dB) | n |", "|---|---|---|",
-                                 "| test_01 | 6.46 | 3 |", "| test_02 | n/a | 4 |"]
-
-
-def test_plot_training_curves_saves_a_png(tmp_path, monkeypatch):
-    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path)
-    histories = {"1D CNN": {"loss": [0.3, 0.2, 0.1], "val_loss": [0.4, 0.25, 0.3]},
-                 "2D CNN": {"loss": [0.3, 0.1], "val_loss": [0.2, 0.1]}}
-    dsp.plot_training_curves(histories, "curves.png")
-    assert _is_png(tmp_path / "curves.png")
-
-
-def test_plot_input_image_saves_a_png(tmp_path, monkeypatch):
-    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path)
-    window = dsp.frame_windows(np.random.default_rng(0).uniform(0, 1, (30, 513)))[0]
-    dsp.plot_input_image(window, "image.png", title="first window")
-    assert _is_png(tmp_path / "image.png")
 
 
 # --------------------------------------------------------------------------------------------
@@ -642,92 +575,3 @@ def test_load_test_clips_pairs_noisy_with_clean_or_none(tmp_path, write_wav):
     assert clean is None
 
 
-def test_audio_table_of_a_silent_clip_is_clean():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        text = dsp.audio_table({"test_01": {"silence": np.zeros(1600, dtype=np.float32)}}).data
-    assert text.count("<audio") == 1
-
-
-# --------------------------------------------------------------------------------------------
-# Audio players, grouped bars, the improvement gate
-# --------------------------------------------------------------------------------------------
-
-FLAC_PREFIX = "data:audio/flac;base64,"
-
-
-def _decode_player(text):
-    """The ``(samples,)`` float64 signal and sample rate embedded in one player's HTML."""
-    assert text.count("<audio") == 1 and text.count(FLAC_PREFIX) == 1
-    payload = text.split(FLAC_PREFIX, 1)[1].split('"', 1)[0]
-    data = base64.b64decode(payload, validate=True)
-    assert data[:4] == b"fLaC"
-    assert sf.info(io.BytesIO(data)).format == "FLAC"
-    return sf.read(io.BytesIO(data), dtype="float64")
-
-
-def test_audio_player_html_embeds_the_peak_normalised_signal_as_flac(speech_like):
-    signal = 0.25 * speech_like(12_345, seed=7)  # peak about 0.075
-    text = dsp.audio_player_html(signal)
-    assert text.startswith("<audio") and text.endswith("</audio>")
-    decoded, rate = _decode_player(text)
-    assert rate == 16_000 and decoded.shape == (12_345,)
-    expected = signal.astype(np.float64) / np.max(np.abs(signal))
-    np.testing.assert_allclose(decoded, expected, rtol=0, atol=1 / 32768)
-    assert np.max(np.abs(decoded)) > 1 - 2 / 32768
-
-
-def test_audio_player_html_keeps_the_sample_rate():
-    decoded, rate = _decode_player(dsp.audio_player_html(np.full(800, -0.5), sample_rate=8_000))
-    assert rate == 8_000
-    np.testing.assert_allclose(decoded, -1.0, atol=1 / 32768)
-
-
-def test_audio_player_html_of_silence_stays_silent():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no 0/0
-        decoded, _ = _decode_player(dsp.audio_player_html(np.zeros(1_600, dtype=np.float32)))
-    assert decoded.shape == (1_600,) and np.all(decoded == 0.0)
-
-
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_audio_player_html_rejects_non_finite_samples(bad):
-    signal = np.zeros(100, dtype=np.float32)
-    signal[10] = bad
-    with pytest.raises(ValueError, match="non-finite"):
-        dsp.audio_player_html(signal)
-
-
-def test_audio_player_html_rejects_multichannel_input():
-    with pytest.raises(ValueError, match="1-D"):
-        dsp.audio_player_html(np.zeros((1_000, 2), dtype=np.float32))
-
-
-def test_plot_grouped_bars_saves_a_png(tmp_path, monkeypatch):
-    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path / "figures")
-    values = {"noisy": {"test_01": 0.1, "test_02": 2.5},
-              "1D CNN": {"test_01": 6.0, "test_02": 7.5},
-              "Wiener": {"test_01": 4.0}}  # a missing bar is left out
-    dsp.plot_grouped_bars(values, "SNR (dB)", "bars.png", title="held-out clips")
-    path = tmp_path / "figures" / "bars.png"
-    assert path.exists() and path.stat().st_size > 1000 and _is_png(path)
-
-
-def test_plot_grouped_bars_without_a_filename_saves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(dsp, "FIGURES_DIR", tmp_path / "figures")
-    dsp.plot_grouped_bars({"noisy": {"a": 1.0}}, "SNR (dB)")
-    assert not (tmp_path / "figures").exists()
-
-
-def test_require_improvement_passes_when_the_margin_is_met():
-    dsp.require_improvement("1D CNN", snr=8.0, noisy_snr=5.0)  # exactly 3 dB
-    dsp.require_improvement("1D CNN", snr=12.0, noisy_snr=5.0)
-    dsp.require_improvement("2D CNN", snr=5.5, noisy_snr=5.0, margin_db=0.5)
-
-
-@pytest.mark.parametrize("snr, noisy_snr, margin", [(7.99, 5.0, 3.0), (4.0, 5.0, 3.0),
-                                                    (5.4, 5.0, 0.5), (math.nan, 5.0, 3.0)])
-def test_require_improvement_fails_naming_the_model(snr, noisy_snr, margin):
-    with pytest.raises(AssertionError, match="2D CNN") as error:
-        dsp.require_improvement("2D CNN", snr=snr, noisy_snr=noisy_snr, margin_db=margin)
-    assert f"{noisy_snr:.2f} dB" in str(error.value)

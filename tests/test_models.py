@@ -1,5 +1,6 @@
 """Unit tests of models_tf: the two CNNs, their dimension arithmetic, training, saving and
-denoising. Training runs are tiny (3 s of synthetic audio, a one-block network, 2-3 epochs)."""
+denoising (whole and in segments). Training runs are tiny (3 s of synthetic audio, a one-block
+network, the ``quick_epochs`` of conftest)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,9 @@ import models_tf as M
 
 keras = M.keras
 
-# One small convolution block per network keeps every training run to about a second.
+# One small convolution block per network keeps every training run short.
 SMALL_1D = (M.ConvBlock(4, 9, 4),)
 SMALL_2D = (M.ConvBlock(4, (4, 8), (4, 8)),)
-
-
-def _seeded_build(build, blocks, seed=0):
-    return build(blocks, seed=seed)
 
 
 def _random_magnitudes(shape, seed=0):
@@ -82,11 +79,11 @@ def test_output_is_a_gain_on_the_current_noisy_frame(default_models):
 def test_sigmoid_gain_bounds_the_estimate():
     """The estimate lies between 0 and the current noisy spectrum."""
     spectrum = _random_magnitudes((8, 513, 1), seed=6)
-    output = _seeded_build(M.build_cnn1d, SMALL_1D).predict_on_batch(spectrum)
+    output = M.build_cnn1d(SMALL_1D, seed=0).predict_on_batch(spectrum)
     assert np.all(output >= 0)
     assert np.all(output <= spectrum[..., 0] * (1 + 1e-6))
     image = _random_magnitudes((8, 20, 513, 1), seed=7)
-    output = _seeded_build(M.build_cnn2d, SMALL_2D).predict_on_batch(image)
+    output = M.build_cnn2d(SMALL_2D, seed=0).predict_on_batch(image)
     assert np.all(output >= 0)
     assert np.all(output <= image[:, -1, :, 0] * (1 + 1e-6))
 
@@ -235,7 +232,6 @@ def test_reach_shows_a_stride_that_skips_the_last_frame():
     rows = M.dimension_table((20, 513), [M.ConvBlock(4, (5, 7), (2, 3))])
     assert rows[1]["layer"] == "conv1" and rows[1]["shape"] == (8, 169, 4)
     assert rows[1]["reach"] == (18, 510)
-    assert "frames 0–18, bins 0–510" in M.format_dimension_table(rows)
 
 
 @pytest.mark.parametrize("blocks, last_frame", [
@@ -297,27 +293,6 @@ def test_dimension_table_single_pooled_block_numbers():
         ("dense (gain)", (513,))]
 
 
-def test_format_dimension_table_is_markdown():
-    rows = M.dimension_table((20, 513), M.DEFAULT_CNN2D_BLOCKS)
-    text = M.format_dimension_table(rows)
-    lines = text.splitlines()
-    assert lines[0] == "| layer | kernel | stride | output shape | input seen |"
-    assert lines[1] == "|---|---|---|---|---|"
-    assert len(lines) == 2 + len(rows)
-    first = M.DEFAULT_CNN2D_BLOCKS[0]
-    kernel, stride = (" × ".join(map(str, size)) for size in (first.kernel, first.stride))
-    assert f"| conv1 | {kernel} | {stride} | 5 × 253 × 16 | frames 0–19, bins 0–512 |" in lines
-    assert "| input |  |  | 20 × 513 × 1 | frames 0–19, bins 0–512 |" in lines
-    assert "| flatten |  |  | 1920 |  |" in lines  # no reach for the dense part
-
-
-def test_format_dimension_table_of_the_1d_network_names_bins_only():
-    lines = M.format_dimension_table(M.dimension_table((513,), M.DEFAULT_CNN1D_BLOCKS)).splitlines()
-    assert "| conv3 | 5 | 2 | 60 × 32 | bins 0–508 |" in lines
-    assert "| input |  |  | 513 × 1 | bins 0–512 |" in lines
-    assert "frames" not in "\n".join(lines)
-
-
 @pytest.mark.parametrize("kernel", [1, 2, 9, 100, 512, 513])
 def test_valid_output_length_unit_stride_is_513_minus_D_plus_1(kernel):
     assert M.valid_output_length(513, kernel) == 513 - kernel + 1
@@ -364,51 +339,58 @@ def test_dimension_table_rejects_a_kernel_longer_than_the_feature_map():
 # Training
 # --------------------------------------------------------------------------------------------
 
-def _train(build, blocks, pair, seed=0, build_seed=0, **options):
-    clean, dirty = pair
-    model = _seeded_build(build, blocks, build_seed) if build_seed is not None else build(blocks)
-    settings = dict(epochs=3, batch_size=16, seed=seed)
-    settings.update(options)
-    return model, M.train_denoiser(model, clean, dirty, **settings)
+@pytest.fixture(scope="module")
+def train_small(quick_epochs):
+    """Factory: ``train_small(build, blocks, pair, seed=0, build_seed=0, **options)`` ->
+    ``(model, run)``, a small network (built with ``build_seed``, or the builder's default seed
+    for ``None``) trained ``quick_epochs`` epochs on ``pair`` unless ``options`` say otherwise."""
+    def train(build, blocks, pair, seed=0, build_seed=0, **options):
+        clean, dirty = pair
+        model = build(blocks) if build_seed is None else build(blocks, seed=build_seed)
+        settings = dict(epochs=quick_epochs, batch_size=16, seed=seed)
+        settings.update(options)
+        return model, M.train_denoiser(model, clean, dirty, **settings)
+    return train
 
 
 @pytest.fixture(scope="module")
-def trained(noisy_pair):
-    """A 1D and a 2D network, each trained 2 epochs on the 3 s synthetic pair."""
-    return {1: _train(M.build_cnn1d, SMALL_1D, noisy_pair, epochs=2)[0],
-            2: _train(M.build_cnn2d, SMALL_2D, noisy_pair, epochs=2)[0]}
+def trained(noisy_pair, train_small):
+    """A 1D and a 2D network, each trained a few epochs on the 3 s synthetic pair."""
+    return {1: train_small(M.build_cnn1d, SMALL_1D, noisy_pair)[0],
+            2: train_small(M.build_cnn2d, SMALL_2D, noisy_pair)[0]}
 
 
 @pytest.mark.parametrize("build, blocks", [(M.build_cnn1d, SMALL_1D), (M.build_cnn2d, SMALL_2D)],
                          ids=["cnn1d", "cnn2d"])
-def test_training_lowers_the_loss(noisy_pair, build, blocks):
-    _, run = _train(build, blocks, noisy_pair, augment=False)
+def test_training_lowers_the_loss(train_small, quick_epochs, noisy_pair, build, blocks):
+    _, run = train_small(build, blocks, noisy_pair, augment=False)
     loss = run.history["loss"]
-    assert len(loss) == 3 == run.epochs
+    assert len(loss) == quick_epochs == run.epochs
     assert all(np.isfinite(loss)) and all(np.isfinite(run.history["val_loss"]))
     assert loss[-1] < 0.8 * loss[0]
-    assert 1 <= run.best_epoch <= 3
+    assert 1 <= run.best_epoch <= quick_epochs
     assert run.history["val_loss"][run.best_epoch - 1] == min(run.history["val_loss"])
     assert run.seconds > 0
     assert "epochs" in run.summary()
 
 
-def test_seeded_training_is_reproducible(noisy_pair):
+def test_seeded_training_is_reproducible(train_small, noisy_pair):
     """Same seed for the build and the run (with augmentation on): identical histories and
     identical weights."""
-    first_model, first = _train(M.build_cnn1d, SMALL_1D, noisy_pair, augment=True)
-    second_model, second = _train(M.build_cnn1d, SMALL_1D, noisy_pair, augment=True)
+    first_model, first = train_small(M.build_cnn1d, SMALL_1D, noisy_pair, augment=True)
+    second_model, second = train_small(M.build_cnn1d, SMALL_1D, noisy_pair, augment=True)
     assert first.history == second.history
     for a, b in zip(first_model.get_weights(), second_model.get_weights()):
         np.testing.assert_array_equal(a, b)
-    _, other = _train(M.build_cnn1d, SMALL_1D, noisy_pair, augment=True, seed=1, build_seed=1)
+    _, other = train_small(M.build_cnn1d, SMALL_1D, noisy_pair, augment=True, seed=1,
+                           build_seed=1)
     assert other.history["loss"] != first.history["loss"]
 
 
-def test_default_seeds_make_runs_reproducible(noisy_pair):
+def test_default_seeds_make_runs_reproducible(train_small, noisy_pair):
     """Built and trained with the default seeds, two runs give identical histories."""
-    _, first = _train(M.build_cnn1d, SMALL_1D, noisy_pair, build_seed=None)
-    _, second = _train(M.build_cnn1d, SMALL_1D, noisy_pair, build_seed=None)
+    _, first = train_small(M.build_cnn1d, SMALL_1D, noisy_pair, build_seed=None)
+    _, second = train_small(M.build_cnn1d, SMALL_1D, noisy_pair, build_seed=None)
     assert first.history == second.history
 
 
@@ -431,15 +413,15 @@ def test_training_adapts_the_standardisation(trained, noisy_pair):
 
 
 @pytest.mark.parametrize("frames", [1, 2])
-def test_training_does_not_depend_on_the_recording_level(noisy_pair, frames):
+def test_training_does_not_depend_on_the_recording_level(train_small, noisy_pair, frames):
     """The same pair 40 dB quieter trains to the same network: the same loss curve, and
     estimates 40 dB quieter. (Without the loss in units of the typical magnitude, Adam's
     epsilon dominates the quiet pair's tiny gradients and the two runs part ways.)"""
     clean, dirty = noisy_pair
     gain = 1e-2
     build, blocks = (M.build_cnn1d, SMALL_1D) if frames == 1 else (M.build_cnn2d, SMALL_2D)
-    loud_model, loud = _train(build, blocks, (clean, dirty))
-    quiet_model, quiet = _train(build, blocks, (gain * clean, gain * dirty))
+    loud_model, loud = train_small(build, blocks, (clean, dirty))
+    quiet_model, quiet = train_small(build, blocks, (gain * clean, gain * dirty))
     np.testing.assert_allclose(quiet.history["loss"], loud.history["loss"], rtol=1e-3)
     shape = (8, 513, 1) if frames == 1 else (8, 20, 513, 1)
     batch = _random_magnitudes(shape, seed=3)
@@ -477,8 +459,9 @@ def test_train_denoiser_rejects_mismatched_signals(noisy_pair):
         M.train_denoiser(model, clean, dirty[:-1], epochs=1)
 
 
-@pytest.mark.parametrize("length", [48_000, 1_258_899, 10_000])
-def test_hop_aligned_split(length):
+@pytest.mark.parametrize("length", [48_000, "training", 10_000])
+def test_hop_aligned_split(length, training_length):
+    length = training_length[0] if length == "training" else length
     split = M.hop_aligned_split(length, 0.1)
     assert split % 512 == 0
     assert length * 0.9 - 512 < split <= length * 0.9
@@ -581,6 +564,32 @@ def test_denoise_magnitude_row_t_comes_from_the_image_ending_at_frame_t(trained,
 def test_trained_model_improves_snr_on_its_training_pair(trained, noisy_pair):
     clean, dirty = noisy_pair
     assert dsp.snr_db(clean, M.denoise_waveform(trained[1], dirty)) > dsp.snr_db(clean, dirty)
+
+
+@pytest.mark.parametrize("frames", [1, 2])
+@pytest.mark.parametrize("length", [dsp.N_FFT, 5_000, 40_000])
+def test_denoising_in_segments_equals_denoising_whole(trained, noisy_pair, frames, length):
+    """Segment borders leave no trace, even one hop apart and for the 2D CNN's 20-frame context."""
+    model, noisy = trained[frames], noisy_pair[1][:length]
+    whole = M.denoise_waveform(model, noisy)
+    for segment in (dsp.HOP_LENGTH, 7 * dsp.HOP_LENGTH, 40 * dsp.HOP_LENGTH):
+        # equal up to float32 rounding: the network's batch size changes its summation order
+        np.testing.assert_allclose(M.denoise_in_segments(model, noisy, segment), whole,
+                                   rtol=0, atol=1e-6)
+
+
+def test_denoising_in_segments_reports_progress_in_samples(trained, noisy_pair):
+    calls = []
+    noisy = noisy_pair[1][:20_000]
+    M.denoise_in_segments(trained[1], noisy, 16 * dsp.HOP_LENGTH,
+                          lambda done, total: calls.append((done, total)))
+    assert calls == [(8_192, 20_000), (16_384, 20_000), (20_000, 20_000)]
+
+
+@pytest.mark.parametrize("segment", [0, 1000, -512])
+def test_denoising_in_segments_needs_whole_hops(trained, noisy_pair, segment):
+    with pytest.raises(ValueError, match="multiple of 512"):
+        M.denoise_in_segments(trained[1], noisy_pair[1], segment)
 
 
 def test_as_model_input_shapes():
@@ -721,13 +730,10 @@ SMALL_FC = (32,)
 
 
 @pytest.fixture(scope="module")
-def trained_fc(noisy_pair):
-    """A small fully connected network and its run: 2 epochs on the 3 s synthetic pair, no
+def trained_fc(noisy_pair, train_small):
+    """A small fully connected network and its run: a few epochs on the 3 s synthetic pair, no
     augmentation."""
-    clean, dirty = noisy_pair
-    model = M.build_fc(SMALL_FC, seed=0)
-    run = M.train_denoiser(model, clean, dirty, epochs=2, batch_size=16, augment=False, seed=0)
-    return model, run
+    return train_small(M.build_fc, SMALL_FC, noisy_pair, augment=False)
 
 
 def test_fc_shapes_and_context():
@@ -772,10 +778,10 @@ def test_fc_build_is_seeded():
                               c.get_layer("dense1").get_weights()[0])
 
 
-def test_fc_training_lowers_the_loss(trained_fc):
+def test_fc_training_lowers_the_loss(trained_fc, quick_epochs):
     _, run = trained_fc
     loss = run.history["loss"]
-    assert run.epochs == len(loss) == 2
+    assert run.epochs == len(loss) == quick_epochs
     assert all(np.isfinite(loss)) and all(np.isfinite(run.history["val_loss"]))
     assert loss[-1] < 0.9 * loss[0]
     assert run.history["val_loss"][-1] < run.history["val_loss"][0]

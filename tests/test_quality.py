@@ -1,5 +1,6 @@
-"""Unit tests of the quality measures beside equation (1) (SI-SDR, STOI, ``quality_scores``) and
-of the classical baseline (``noise_power_estimate``, ``wiener_denoise``) in dsp_helpers."""
+"""Unit tests of the quality measures (the SNR of equation (1), SI-SDR, STOI,
+``quality_scores``) and of the classical baseline (``noise_power_estimate``,
+``wiener_denoise``) in dsp_helpers."""
 
 from __future__ import annotations
 
@@ -34,6 +35,43 @@ def _orthogonal_to(signal, seed):
     """Random noise with the component along ``signal`` removed (one Gram-Schmidt step)."""
     noise = np.random.default_rng(seed).standard_normal(len(signal))
     return noise - (np.dot(noise, signal) / np.dot(signal, signal)) * signal
+
+
+# --------------------------------------------------------------------------------------------
+# SNR, equation (1)
+# --------------------------------------------------------------------------------------------
+
+def test_snr_of_ten_percent_error_is_exactly_20_db():
+    s = np.random.default_rng(0).standard_normal(10_000)
+    assert dsp.snr_db(s, s + 0.1 * s) == pytest.approx(20.0, abs=1e-9)
+    assert dsp.snr_db(s, s - 0.1 * s) == pytest.approx(20.0, abs=1e-9)
+    assert dsp.snr_db(s, np.zeros_like(s)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_snr_matches_equation_1():
+    rng = np.random.default_rng(1)
+    s, e = rng.standard_normal(5_000), rng.standard_normal(5_000) * 0.3
+    expected = 10 * np.log10(np.sum(s ** 2) / np.sum(e ** 2))
+    assert dsp.snr_db(s, s + e) == pytest.approx(expected, abs=1e-9)
+    assert isinstance(dsp.snr_db(s, s + e), float)
+
+
+def test_snr_of_identical_signals_is_inf():
+    s = np.random.default_rng(0).standard_normal(1000).astype(np.float32)
+    assert dsp.snr_db(s, s.copy()) == math.inf
+    assert dsp.snr_db(np.zeros(10), np.zeros(10)) == math.inf
+
+
+def test_snr_of_silent_reference_with_error_is_minus_inf_not_nan():
+    value = dsp.snr_db(np.zeros(100), np.full(100, 1e-3))
+    assert not math.isnan(value)
+    assert value == -math.inf
+
+
+def test_snr_length_mismatch_names_both_shapes():
+    with pytest.raises(ValueError) as error:
+        dsp.snr_db(np.zeros(1000), np.zeros(999))
+    assert "(1000,)" in str(error.value) and "(999,)" in str(error.value)
 
 
 # --------------------------------------------------------------------------------------------

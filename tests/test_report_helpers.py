@@ -1,0 +1,319 @@
+"""Unit tests of report_helpers: figures, audio players, listening rows, Markdown tables and
+the improvement gate."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import soundfile as sf
+
+import dsp_helpers as dsp
+import models_tf as M
+import report_helpers as report
+
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+
+HISTORIES = {"1D CNN": {"loss": [0.3, 0.2, 0.1], "val_loss": [0.4, 0.25, 0.3]},
+             "2D CNN": {"loss": [0.3, 0.1], "val_loss": [0.2, 0.1]}}
+BARS = {"noisy": {"test_01": 0.1, "test_02": 2.5}, "1D CNN": {"test_01": 6.0, "test_02": 7.5},
+        "Wiener": {"test_01": 4.0}}  # a missing bar is left out
+
+
+def _plots(noisy_pair):
+    """Every plotting helper as ``(name, call(**options), how many axes it draws into)``."""
+    clean, dirty = noisy_pair
+    window = dsp.frame_windows(np.random.default_rng(0).uniform(0, 1, (30, 513)))[0]
+    signals = {"clean": clean, "dirty": dirty}
+    return {
+        "spectrograms": (lambda **o: report.plot_spectrograms(signals, title="t", **o), 2),
+        "waveforms": (lambda **o: report.plot_waveforms(signals, **o), 2),
+        "training_curves": (lambda **o: report.plot_training_curves(HISTORIES, **o), 2),
+        "input_image": (lambda **o: report.plot_input_image(window, title="first", **o), 1),
+        "grouped_bars": (lambda **o: report.plot_grouped_bars(BARS, "SNR (dB)", **o), 1),
+    }
+
+
+PLOTS = ["spectrograms", "waveforms", "training_curves", "input_image", "grouped_bars"]
+
+
+def _is_png(path):
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _axes_option(count, axes):
+    return {"ax": axes[0]} if count == 1 else {"axes": axes}
+
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_plot_saves_a_png_at_the_full_path_it_is_given(tmp_path, noisy_pair, name):
+    plot, _ = _plots(noisy_pair)[name]
+    path = tmp_path / "deeper" / f"{name}.png"
+    figure, _ = plot(filename=path)
+    assert _is_png(path) and path.stat().st_size > 1000
+    assert isinstance(figure, plt.Figure)
+
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_plot_without_a_filename_saves_nothing(tmp_path, noisy_pair, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    plot, count = _plots(noisy_pair)[name]
+    figure, axes = plot()
+    assert list(tmp_path.iterdir()) == []
+    assert len(np.atleast_1d(axes)) == count and figure.axes  # drawn, neither saved nor closed
+    assert plt.fignum_exists(figure.number)
+
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_plot_draws_into_the_axes_it_is_given(noisy_pair, name):
+    plot, count = _plots(noisy_pair)[name]
+    figure, grid = plt.subplots(count, 2, squeeze=False)
+    returned_figure, axes = plot(**_axes_option(count, grid[:, 1]))
+    assert returned_figure is figure
+    assert list(np.atleast_1d(axes)) == list(grid[:, 1])
+    assert all(axis.has_data() for axis in grid[:, 1])
+    assert not any(axis.has_data() for axis in grid[:, 0])
+
+
+def test_plot_refuses_the_wrong_number_of_axes(noisy_pair):
+    _, axes = plt.subplots(3, 1)
+    with pytest.raises(ValueError, match="need 2 axes"):
+        report.plot_waveforms({"a": noisy_pair[0], "b": noisy_pair[1]}, axes=axes)
+
+
+def test_time_axes_are_in_seconds(noisy_pair):
+    clean, _ = noisy_pair  # 3 s
+    _, axes = report.plot_waveforms({"clean": clean})
+    assert "second" in axes[0].get_xlabel().lower()
+    assert axes[0].dataLim.x1 == pytest.approx(3.0, abs=0.05)
+    _, axes = report.plot_spectrograms({"clean": clean})
+    assert "second" in axes[0].get_xlabel().lower()
+    assert axes[0].dataLim.x1 == pytest.approx(3.0, abs=0.05)
+    _, ax = report.plot_input_image(np.ones((20, 513)))
+    assert "(s)" in ax.get_ylabel()
+    assert sorted(ax.get_ylim()) == pytest.approx([-19.5 * 512 / 16_000, 0.5 * 512 / 16_000])
+
+
+# --------------------------------------------------------------------------------------------
+# Listening
+# --------------------------------------------------------------------------------------------
+
+def test_audio_table_embeds_one_player_per_clip(speech_like):
+    rows = {"test_01": {"noisy": speech_like(1600, seed=1), "clean <ref>": speech_like(1600, seed=2),
+                        "1D CNN": speech_like(1600, seed=3)},
+            "test_02": {"noisy": speech_like(800, seed=4), "clean <ref>": None,
+                        "1D CNN": speech_like(800, seed=5)}}
+    text = report.audio_table(rows).data
+    assert text.count("<audio") == 5  # the None cell stays empty
+    assert text.count("data:audio/flac;base64,") == 5  # audio_player_html embeds FLAC
+    assert text.count("<tr>") == 3    # header and one row per clip
+    assert "clean &lt;ref&gt;" in text and "<th>1D CNN</th>" in text  # labels are escaped
+    assert text.count("<th>noisy</th>") == 1
+    second_row = text[text.index("test_02"):]
+    assert second_row.count("<audio") == 2
+
+
+def test_audio_table_of_a_silent_clip_is_clean():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text = report.audio_table({"test_01": {"silence": np.zeros(1600, dtype=np.float32)}}).data
+    assert text.count("<audio") == 1
+
+
+@pytest.fixture
+def versions(speech_like):
+    """Two versions of a 3 s training signal and two test clips, one without a clean reference."""
+    noisy = {"training signal": speech_like(48_000, seed=1), "test_01": speech_like(32_000, seed=2),
+             "test_02": speech_like(24_000, seed=3)}
+    clean = {"training signal": speech_like(48_000, seed=4), "test_01": speech_like(32_000, seed=5),
+             "test_02": None}
+    return {"noisy": noisy, "clean": clean}
+
+
+def test_listening_rows_cut_excerpts_one_row_per_clip(versions):
+    rows = report.listening_rows(versions, 1.5, row_seconds={"training signal": 0.5},
+                                 row_labels={"training signal": "training excerpt"})
+    assert list(rows) == ["training excerpt", "test_01", "test_02"]
+    assert list(rows["test_01"]) == ["noisy", "clean"]
+    assert list(rows["test_02"]) == ["noisy"]  # no clean reference: no cell
+    np.testing.assert_array_equal(rows["training excerpt"]["clean"],
+                                  versions["clean"]["training signal"][:8_000])
+    np.testing.assert_array_equal(rows["test_01"]["noisy"], versions["noisy"]["test_01"][:24_000])
+    assert report.audio_table(rows).data.count("<audio") == 5
+
+
+def test_listening_rows_embed_no_clip_twice(versions):
+    """A clip placed once, in this table or an earlier one sharing ``embedded``, is not placed
+    again; a version left with nothing new disappears."""
+    same = dict(versions, copy={name: None if s is None else s.copy()
+                                for name, s in versions["noisy"].items()})
+    rows = report.listening_rows(same, 1.0)
+    assert all("copy" not in row for row in rows.values())
+    embedded = set()
+    first = report.listening_rows({"noisy": versions["noisy"]}, 1.0, embedded=embedded)
+    assert len(embedded) == 3 and sum(len(row) for row in first.values()) == 3
+    second = report.listening_rows(versions, 1.0, embedded=embedded)
+    assert [list(row) for row in second.values()] == [["clean"], ["clean"]]
+    assert report.listening_rows({"noisy": versions["noisy"]}, 1.0, embedded=embedded) == {}
+    # a longer excerpt of the same signal is a different clip
+    assert len(report.listening_rows({"noisy": versions["noisy"]}, 2.0, embedded=embedded)) == 3
+
+
+def test_clip_fingerprint_tells_clips_apart_by_their_samples():
+    a = np.linspace(-1, 1, 1000, dtype=np.float32)
+    assert report.clip_fingerprint(a) == report.clip_fingerprint(a.astype(np.float64))
+    assert report.clip_fingerprint(a) != report.clip_fingerprint(a[:-1])
+    assert report.clip_fingerprint(a) != report.clip_fingerprint(-a)
+
+
+FLAC_PREFIX = "data:audio/flac;base64,"
+
+
+def _decode_player(text):
+    """The ``(samples,)`` float64 signal and sample rate embedded in one player's HTML."""
+    assert text.count("<audio") == 1 and text.count(FLAC_PREFIX) == 1
+    payload = text.split(FLAC_PREFIX, 1)[1].split('"', 1)[0]
+    data = base64.b64decode(payload, validate=True)
+    assert data[:4] == b"fLaC"
+    assert sf.info(io.BytesIO(data)).format == "FLAC"
+    return sf.read(io.BytesIO(data), dtype="float64")
+
+
+def test_audio_player_html_embeds_the_peak_normalised_signal_as_flac(speech_like):
+    signal = 0.25 * speech_like(12_345, seed=7)  # peak about 0.075
+    text = report.audio_player_html(signal)
+    assert text.startswith("<audio") and text.endswith("</audio>")
+    decoded, rate = _decode_player(text)
+    assert rate == 16_000 and decoded.shape == (12_345,)
+    expected = signal.astype(np.float64) / np.max(np.abs(signal))
+    np.testing.assert_allclose(decoded, expected, rtol=0, atol=1 / 32768)
+    assert np.max(np.abs(decoded)) > 1 - 2 / 32768
+
+
+def test_audio_player_html_keeps_the_sample_rate():
+    decoded, rate = _decode_player(report.audio_player_html(np.full(800, -0.5), sample_rate=8_000))
+    assert rate == 8_000
+    np.testing.assert_allclose(decoded, -1.0, atol=1 / 32768)
+
+
+def test_audio_player_html_of_silence_stays_silent():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0
+        decoded, _ = _decode_player(report.audio_player_html(np.zeros(1_600, dtype=np.float32)))
+    assert decoded.shape == (1_600,) and np.all(decoded == 0.0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_audio_player_html_rejects_non_finite_samples(bad):
+    signal = np.zeros(100, dtype=np.float32)
+    signal[10] = bad
+    with pytest.raises(ValueError, match="non-finite"):
+        report.audio_player_html(signal)
+
+
+def test_audio_player_html_rejects_multichannel_input():
+    with pytest.raises(ValueError, match="1-D"):
+        report.audio_player_html(np.zeros((1_000, 2), dtype=np.float32))
+
+
+# --------------------------------------------------------------------------------------------
+# Tables and figures of merit
+# --------------------------------------------------------------------------------------------
+
+def test_markdown_table_formats_floats_and_missing_values():
+    text = report.markdown_table(["clip", "SNR (dB)", "n"], [["test_01", 6.4567, 3],
+                                                            ["test_02", None, 4]])
+    assert text.splitlines() == ["| clip | SNR (dB) | n |", "|---|---|---|",
+                                 "| test_01 | 6.46 | 3 |", "| test_02 | n/a | 4 |"]
+
+
+SCORES = {"noisy input": {"training signal": {"snr_db": 5.0, "stoi": 0.7},
+                          "test_01": {"snr_db": 3.0, "stoi": 0.6}},
+          "1D CNN": {"training signal": {"snr_db": 12.25, "stoi": 0.8},
+                     "test_01": {"snr_db": 9.0, "stoi": 0.75}},
+          "Wiener": {"training signal": {"snr_db": 8.0, "stoi": 0.72}}}
+
+
+def test_metric_table_has_a_row_per_entry_and_a_column_per_scored_clip():
+    text = report.metric_table(SCORES, "snr_db", label="SNR (dB)",
+                               clips=["training signal", "test_01", "test_02"])
+    assert text.splitlines() == [
+        "| SNR (dB) | training signal | test_01 |",  # test_02 has no scores: no column
+        "|---|---|---|",
+        "| noisy input | 5.00 | 3.00 |",
+        "| 1D CNN | 12.25 | 9.00 |",
+        "| Wiener | 8.00 | n/a |"]
+    assert report.metric_table(SCORES, "stoi").splitlines()[0] == (
+        "| stoi | training signal | test_01 |")
+
+
+def test_metric_table_extra_columns():
+    text = report.metric_table(SCORES, "stoi",
+                               extra={"parameters": {"1D CNN": "1,234"}, "time (s)": {"1D CNN": 5}})
+    lines = text.splitlines()
+    assert lines[0] == "| stoi | training signal | test_01 | parameters | time (s) |"
+    assert lines[3] == "| 1D CNN | 0.80 | 0.75 | 1,234 | 5 |"
+    assert lines[2] == "| noisy input | 0.70 | 0.60 |  |  |"
+
+
+def test_metric_table_of_a_metric_nobody_has_keeps_only_the_rows():
+    assert report.metric_table(SCORES, "pesq").splitlines()[2] == "| noisy input |"
+
+
+@pytest.mark.parametrize("value, expected", [(3.0, 0.0), (13.0, 1.0), (8.0, 0.5), (1.0, -0.2),
+                                             (15.0, 1.2)])
+def test_share_of_ceiling(value, expected):
+    assert report.share_of_ceiling(value, noisy=3.0, ceiling=13.0) == pytest.approx(expected)
+
+
+def test_share_of_ceiling_without_a_gain_is_nan():
+    assert math.isnan(report.share_of_ceiling(5.0, noisy=4.0, ceiling=4.0))
+    assert math.isnan(report.share_of_ceiling(5.0, noisy=4.0, ceiling=2.0))
+
+
+def test_format_dimension_table_is_markdown():
+    rows = M.dimension_table((20, 513), M.DEFAULT_CNN2D_BLOCKS)
+    text = report.format_dimension_table(rows)
+    lines = text.splitlines()
+    assert lines[0] == "| layer | kernel | stride | output shape | input seen |"
+    assert lines[1] == "|---|---|---|---|---|"
+    assert len(lines) == 2 + len(rows)
+    first = M.DEFAULT_CNN2D_BLOCKS[0]
+    kernel, stride = (" × ".join(map(str, size)) for size in (first.kernel, first.stride))
+    assert f"| conv1 | {kernel} | {stride} | 5 × 253 × 16 | frames 0–19, bins 0–512 |" in lines
+    assert "| input |  |  | 20 × 513 × 1 | frames 0–19, bins 0–512 |" in lines
+    assert "| flatten |  |  | 1920 |  |" in lines  # no reach for the dense part
+
+
+def test_format_dimension_table_of_the_1d_network_names_bins_only():
+    rows = M.dimension_table((513,), M.DEFAULT_CNN1D_BLOCKS)
+    lines = report.format_dimension_table(rows).splitlines()
+    assert "| conv3 | 5 | 2 | 60 × 32 | bins 0–508 |" in lines
+    assert "| input |  |  | 513 × 1 | bins 0–512 |" in lines
+    assert "frames" not in "\n".join(lines)
+
+
+def test_format_dimension_table_shows_a_stride_that_skips_the_last_frame():
+    rows = M.dimension_table((20, 513), [M.ConvBlock(4, (5, 7), (2, 3))])
+    assert "frames 0–18, bins 0–510" in report.format_dimension_table(rows)
+
+
+def test_require_improvement_passes_when_the_margin_is_met():
+    report.require_improvement("1D CNN", snr=8.0, noisy_snr=5.0)  # exactly 3 dB
+    report.require_improvement("1D CNN", snr=12.0, noisy_snr=5.0)
+    report.require_improvement("2D CNN", snr=5.5, noisy_snr=5.0, margin_db=0.5)
+
+
+@pytest.mark.parametrize("snr, noisy_snr, margin", [(7.99, 5.0, 3.0), (4.0, 5.0, 3.0),
+                                                    (5.4, 5.0, 0.5), (math.nan, 5.0, 3.0)])
+def test_require_improvement_fails_naming_the_model(snr, noisy_snr, margin):
+    with pytest.raises(AssertionError, match="2D CNN") as error:
+        report.require_improvement("2D CNN", snr=snr, noisy_snr=noisy_snr, margin_db=margin)
+    assert f"{noisy_snr:.2f} dB" in str(error.value)
