@@ -114,9 +114,11 @@ def plot_waveforms(signals: Mapping[str, np.ndarray], *, title: str | None = Non
 
 
 def plot_training_curves(histories: Mapping[str, Mapping], *, axes=None, filename=None):
-    """Training and validation loss per epoch for named Keras-style histories (dicts with
-    ``loss`` and ``val_loss`` lists, in units of the median noisy magnitude squared, as
-    ``models_tf.train_denoiser`` records them), one per axes, on log scales.
+    """Training and validation loss per epoch for named Keras-style histories (dicts with a
+    ``loss`` list and, when a validation part was held out, a ``val_loss`` list, in units of
+    the median noisy magnitude squared, as ``models_tf.train_denoiser`` records them), one per
+    axes, on log scales, with the epoch whose weights were kept (the best validation epoch, or
+    the last one without validation) marked.
 
     ``axes``: one axes per history (default: a new figure, side by side). Returns
     ``(figure, axes)``; ``filename`` also saves the figure there.
@@ -131,9 +133,11 @@ def plot_training_curves(histories: Mapping[str, Mapping], *, axes=None, filenam
     for axis, (name, history) in zip(axes, histories.items()):
         epochs = np.arange(1, len(history["loss"]) + 1)
         axis.semilogy(epochs, history["loss"], label="training (recorded / re-mixed alternate)")
-        axis.semilogy(epochs, history["val_loss"], label="validation (held-out tail)")
-        best = int(np.argmin(history["val_loss"]))
-        axis.plot(epochs[best], history["val_loss"][best], "ko", label="kept weights")
+        kept = history.get("val_loss", history["loss"])
+        if "val_loss" in history:
+            axis.semilogy(epochs, kept, label="validation (held out)")
+        best = int(np.argmin(kept)) if "val_loss" in history else len(kept) - 1
+        axis.plot(epochs[best], kept[best], "ko", label="kept weights")
         axis.set(title=name, xlabel="epoch", ylabel="mean squared error (median $|X|^2$ = 1)")
         axis.legend(fontsize=8)
     if new_figure:

@@ -317,3 +317,15 @@ def test_require_improvement_fails_naming_the_model(snr, noisy_snr, margin):
     with pytest.raises(AssertionError, match="2D CNN") as error:
         report.require_improvement("2D CNN", snr=snr, noisy_snr=noisy_snr, margin_db=margin)
     assert f"{noisy_snr:.2f} dB" in str(error.value)
+
+
+def test_training_curves_mark_the_kept_epoch_with_and_without_validation():
+    histories = {"validated": {"loss": [0.3, 0.2, 0.1], "val_loss": [0.4, 0.25, 0.3]},
+                 "whole budget": {"loss": [0.3, 0.2, 0.15]}}
+    _, axes = report.plot_training_curves(histories)
+    validated = {line.get_label(): line for line in axes[0].get_lines()}
+    assert list(validated["kept weights"].get_xdata()) == [2]  # the best validation epoch
+    whole = {line.get_label(): line for line in axes[1].get_lines()}
+    assert "validation (held out)" not in whole
+    assert list(whole["kept weights"].get_xdata()) == [3] and \
+        list(whole["kept weights"].get_ydata()) == [0.15]
