@@ -50,8 +50,8 @@ VARIANTS = {
     "no-validation": {"validation": "none"},
 }
 
-COLUMNS = ["model", "variant", "seed", "share", "fold", "clip", "snr_db", "noisy_snr_db",
-           "ceiling_snr_db", "train_seconds", "train_samples", "epochs"]
+COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",
+           "noisy_snr_db", "ceiling_snr_db", "train_seconds", "train_samples", "epochs"]
 KEY = ("model", "variant", "seed", "share", "fold", "clip")
 FOLD_CLIP = "fold"  # the clip column of the row that scores the held-out fold itself
 
@@ -128,7 +128,8 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
 
         def record(model, variant, seed, share, estimates, seconds=0.0, samples=0, epochs_run=0):
             for clip, estimate in estimates.items():
-                rows.append({"model": model, "variant": variant, "seed": seed, "share": share,
+                rows.append({"recordings": recordings.source, "model": model,
+                             "variant": variant, "seed": seed, "share": share,
                              "fold": fold_index, "clip": clip,
                              "snr_db": dsp.snr_db(clips[clip][1], estimate), **base[clip],
                              "train_seconds": round(seconds, 2), "train_samples": samples,
@@ -169,6 +170,7 @@ def read_rows(paths: list[Path]) -> list[dict]:
     for path in paths:
         with open(path, newline="") as handle:
             for row in csv.DictReader(handle):
+                row.setdefault("recordings", "")
                 for key in ("seed", "fold", "train_samples", "epochs"):
                     row[key] = int(row[key])
                 for key in ("share", "snr_db", "noisy_snr_db", "ceiling_snr_db", "train_seconds"):
@@ -187,8 +189,8 @@ def write_rows(path: Path, rows: list[dict]) -> None:
         writer = csv.DictWriter(handle, COLUMNS)
         writer.writeheader()
         for row in kept + rows:
-            writer.writerow({key: (f"{row[key]:.4f}" if isinstance(row[key], float)
-                                   and key.endswith("_db") else row[key]) for key in COLUMNS})
+            writer.writerow({key: (f"{row[key]:.4f}" if key.endswith("_db") else row[key])
+                             for key in COLUMNS})
 
 
 def mean_and_error(values: list[float]) -> tuple[float, float]:
@@ -220,40 +222,68 @@ def paired_difference(first: dict[tuple, float], second: dict[tuple, float]
     return mean, error, len(common)
 
 
-def summary(rows: list[dict], baseline: str | None = None) -> str:
-    """The table printed after a run: per model, variant and share, the held-out folds' SNR
-    (mean ± s.e. over folds), the noisy input and the reference (clean magnitude, noisy phase),
-    the share of the reference's gain over the noisy input, each test clip's mean SNR, and the
-    paired difference from the ``baseline`` variant of the same model."""
+def summary_rows(rows: list[dict], baseline: str | None = None
+                 ) -> tuple[list[str], list[list]]:
+    """Header and rows of the cross-validation summary: per model, variant and share, the
+    number of folds, the held-out folds' SNR (mean ± s.e. over folds), the share of the
+    reference's gain (clean magnitude with the noisy phase) over the noisy input, each test
+    clip's mean SNR, and the paired difference from the ``baseline`` variant of the same model
+    ("wins" when it exceeds twice its standard error)."""
     scores = fold_scores(rows)
-    tests = sorted({row["clip"] for row in rows} - {FOLD_CLIP})
-    noisy = {(r["fold"], r["seed"]): r["noisy_snr_db"] for r in rows if r["clip"] == FOLD_CLIP}
-    ceiling = {(r["fold"], r["seed"]): r["ceiling_snr_db"]
-               for r in rows if r["clip"] == FOLD_CLIP}
-    lines = [f"{'model':>14s} {'variant':>14s} {'share':>5s} {'folds':>5s} "
-             f"{'SNR dB (mean ± s.e.)':>21s} {'gain share':>10s} "
-             + "".join(f"{t:>10s}" for t in tests) + f"  {'vs ' + (baseline or '-'):>22s}"]
-    for (model, variant, share), per_fold in sorted(scores.items()):
+    tests = list(dict.fromkeys(row["clip"] for row in rows if row["clip"] != FOLD_CLIP))
+    fold_rows = [row for row in rows if row["clip"] == FOLD_CLIP]
+    noisy = {(r["fold"], r["seed"]): r["noisy_snr_db"] for r in fold_rows}
+    ceiling = {(r["fold"], r["seed"]): r["ceiling_snr_db"] for r in fold_rows}
+    header = ["model", "variant", "share", "folds", "SNR dB (mean ± s.e.)", "gain share",
+              *tests, f"vs {baseline or '-'} (paired)"]
+    table = []
+    for (model, variant, share), per_fold in scores.items():
         mean, error = mean_and_error(list(per_fold.values()))
-        gains = [(per_fold[k] - noisy[k]) / (ceiling[k] - noisy[k]) for k in per_fold]
+        gain = np.mean([(per_fold[k] - noisy[k]) / (ceiling[k] - noisy[k]) for k in per_fold])
         clip_means = []
         for test in tests:
             values = [r["snr_db"] for r in rows if r["clip"] == test and r["model"] == model
                       and r["variant"] == variant and r["share"] == share]
-            clip_means.append(f"{np.mean(values):10.2f}" if values else f"{'':10s}")
+            clip_means.append(f"{np.mean(values):.2f}" if values else "")
         versus = ""
         if baseline and variant != baseline and (model, baseline, share) in scores:
             diff, diff_error, _ = paired_difference(per_fold, scores[model, baseline, share])
-            verdict = "wins" if diff > 2 * diff_error else "no"
-            versus = f"{diff:+6.2f} ± {diff_error:4.2f} ({verdict})"
-        lines.append(f"{model:>14s} {variant:>14s} {share:5.2f} {len(per_fold):5d} "
-                     f"{mean:14.2f} ± {error:4.2f} {np.mean(gains):10.1%} "
-                     + "".join(clip_means) + f"  {versus:>22s}")
-    noisy_mean, _ = mean_and_error(list(noisy.values()))
-    ceiling_mean, _ = mean_and_error(list(ceiling.values()))
-    lines.append(f"held-out folds: noisy input {noisy_mean:.2f} dB, clean magnitude with the "
-                 f"noisy phase {ceiling_mean:.2f} dB (means over folds)")
+            versus = (f"{diff:+.2f} ± {diff_error:.2f} "
+                      f"({'wins' if diff > 2 * diff_error else 'no'})")
+        table.append([model, variant, f"{share:.2f}", len(per_fold),
+                      f"{mean:.2f} ± {error:.2f}", f"{gain:.1%}", *clip_means, versus])
+    return header, table
+
+
+def summary(rows: list[dict], baseline: str | None = None) -> str:
+    """:func:`summary_rows` as a plain-text table, with the folds' mean noisy-input SNR and
+    reference below it."""
+    header, table = summary_rows(rows, baseline)
+    widths = [max(len(str(line[i])) for line in [header] + table) for i in range(len(header))]
+    lines = ["  ".join(str(cell).rjust(width) for cell, width in zip(line, widths))
+             for line in [header] + table]
+    fold_rows = [row for row in rows if row["clip"] == FOLD_CLIP]
+    noisy = {(r["fold"], r["seed"]): r["noisy_snr_db"] for r in fold_rows}
+    ceiling = {(r["fold"], r["seed"]): r["ceiling_snr_db"] for r in fold_rows}
+    lines.append(f"held-out folds: noisy input {np.mean(list(noisy.values())):.2f} dB, clean "
+                 f"magnitude with the noisy phase {np.mean(list(ceiling.values())):.2f} dB "
+                 f"(means over folds)")
     return "\n".join(lines)
+
+
+def learning_curve(rows: list[dict], variant: str) -> dict[str, list[tuple[float, float, float]]]:
+    """Per trained model, ``[(seconds of training audio, mean SNR, s.e.)]`` over the held-out
+    folds, one point per share of ``variant``, in increasing order; the seconds are the mean
+    over folds."""
+    curves = defaultdict(list)
+    for (model, row_variant, share), per_fold in sorted(fold_scores(rows).items()):
+        if row_variant != variant:
+            continue
+        samples = [r["train_samples"] for r in rows if r["clip"] == FOLD_CLIP
+                   and r["model"] == model and r["variant"] == variant and r["share"] == share]
+        mean, error = mean_and_error(list(per_fold.values()))
+        curves[model].append((float(np.mean(samples)) / dsp.SAMPLE_RATE, mean, error))
+    return dict(curves)
 
 
 def main() -> None:
@@ -274,7 +304,21 @@ def main() -> None:
                         help="only print the summary of these CSV files")
     parser.add_argument("--baseline", default="tail",
                         help="variant the others are compared with, fold by fold")
+    parser.add_argument("--plot-learning-curve", type=Path, metavar="PNG",
+                        help="draw the learning curve of the first --variants from the rows of "
+                             "--summary (or of --csv) into this file")
     args = parser.parse_args()
+
+    if args.plot_learning_curve:
+        import report_helpers
+
+        rows = read_rows(args.summary or [args.csv])
+        report_helpers.plot_learning_curve(
+            learning_curve([r for r in rows if r["model"] in TRAINED], args.variants[0]),
+            title=f"{rows[0]['recordings']} recordings, {args.variants[0]} recipe, "
+                  f"{args.folds} folds", filename=args.plot_learning_curve)
+        print(f"wrote {args.plot_learning_curve}")
+        return
 
     if args.summary:
         print(summary(read_rows(args.summary), args.baseline))

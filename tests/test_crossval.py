@@ -78,7 +78,7 @@ def test_paired_difference_uses_common_folds_only():
 
 
 def _row(model, variant, fold, snr, clip=cv.FOLD_CLIP):
-    return {"model": model, "variant": variant, "seed": 0, "share": 1.0, "fold": fold,
+    return {"recordings": "standin", "model": model, "variant": variant, "seed": 0, "share": 1.0, "fold": fold,
             "clip": clip, "snr_db": snr, "noisy_snr_db": 5.0, "ceiling_snr_db": 15.0,
             "train_seconds": 1.5, "train_samples": 1000, "epochs": 3}
 
@@ -104,3 +104,13 @@ def test_summary_reports_mean_share_of_gain_and_the_paired_verdict():
     noise_line = next(line for line in text.splitlines() if " noise " in line)
     assert "(no)" in noise_line
     assert "noisy input 5.00 dB" in text
+
+
+def test_learning_curve_orders_points_by_share_with_seconds_of_audio():
+    rows = []
+    for share, samples, snrs in ((0.5, 16_000 * 30, [9.0, 11.0]), (1.0, 16_000 * 60, [12.0, 13.0])):
+        for fold, snr in enumerate(snrs, 1):
+            rows.append({**_row("cnn1d", "blocks", fold, snr), "share": share,
+                         "train_samples": samples})
+    rows.append(_row("cnn1d", "tail", 1, 99.0))  # another variant: not on this curve
+    assert cv.learning_curve(rows, "blocks") == {"cnn1d": [(30.0, 10.0, 1.0), (60.0, 12.5, 0.5)]}
