@@ -12,6 +12,8 @@ Shapes use ``samples`` for time-domain signals and ``(frames, 513)`` for spectro
 
 from __future__ import annotations
 
+import json
+
 import math
 import struct
 from dataclasses import dataclass, field
@@ -152,10 +154,16 @@ def excerpt(signal: np.ndarray, seconds: float, start_seconds: float = 0.0,
 
 @dataclass
 class NoisyClip:
-    """A noisy test recording and, when one exists, its clean reference."""
+    """A noisy test recording, its clean reference when one exists, and who speaks in it
+    relative to the training pair, when that is known."""
 
     noisy: Path
     clean: Path | None = None
+    speaker: str | None = None
+
+
+# Who speaks in the course's test clips, as the course handout describes them.
+COURSE_SPEAKERS = {"test_01": "the training speaker", "test_02": "a different male speaker"}
 
 
 @dataclass
@@ -178,18 +186,35 @@ class Recordings:
                     f"into {self.directory.parent}/ to use them instead).")
         lines = [head, f"  training pair: {self.train_clean.name}, {self.train_dirty.name}"]
         for name, clip in self.tests.items():
-            reference = clip.clean.name if clip.clean else "no clean reference"
-            lines.append(f"  {name}: {clip.noisy.name} ({reference})")
+            notes = [clip.clean.name if clip.clean else "no clean reference"]
+            if clip.speaker:
+                notes.append(f"speaker: {clip.speaker}")
+            lines.append(f"  {name}: {clip.noisy.name} ({'; '.join(notes)})")
         return "\n".join(lines)
 
 
-def _test_clips(directory: Path) -> dict[str, NoisyClip]:
+def _standin_speakers(directory: Path) -> dict[str, str]:
+    """``{test clip name: speaker note}`` from the stand-in set's ``manifest.json``: whether a
+    clip's speech comes from the same source (and speaker) as the training pair's."""
+    manifest = directory / "manifest.json"
+    if not manifest.exists():
+        return {}
+    pairs = {pair["dirty"]: pair["speech"]["package"]
+             for pair in json.loads(manifest.read_text())["pairs"]}
+    training = pairs.get(COURSE_TRAIN_FILES[1])
+    return {f"test_{Path(name).stem[len('test_x_'):]}":
+            "the training speaker" if package == training else "a different speaker"
+            for name, package in pairs.items() if name.startswith("test_x_")}
+
+
+def _test_clips(directory: Path, speakers: dict[str, str]) -> dict[str, NoisyClip]:
     """Pair every ``test_x_NN.wav`` in ``directory`` with ``test_s_NN.wav`` when present."""
     clips = {}
     for noisy in sorted(directory.glob("test_x_*.wav")):
         suffix = noisy.stem[len("test_x_"):]
         clean = directory / f"test_s_{suffix}.wav"
-        clips[f"test_{suffix}"] = NoisyClip(noisy, clean if clean.exists() else None)
+        name = f"test_{suffix}"
+        clips[name] = NoisyClip(noisy, clean if clean.exists() else None, speakers.get(name))
     return clips
 
 
@@ -200,7 +225,9 @@ def find_recordings(audio_dir="audio") -> Recordings:
     ``test_x_01.wav`` and ``test_x_02.wav`` are in ``audio_dir`` (any ``test_s_NN.wav`` clean
     references found there are used too). If only some of them are there, a
     :class:`RecordingSetError` lists the missing ones. With none of them, the stand-in set in
-    ``audio_dir/standin`` is used.
+    ``audio_dir/standin`` is used. Each test clip's ``speaker`` says whether the training
+    speaker or another one speaks in it: for the course files as the course describes them
+    (:data:`COURSE_SPEAKERS`), for the stand-in set from its ``manifest.json``.
     """
     audio_dir = Path(audio_dir)
     required = COURSE_TRAIN_FILES + COURSE_TEST_FILES
@@ -217,8 +244,9 @@ def find_recordings(audio_dir="audio") -> Recordings:
         absent = [name for name in required if not (directory / name).exists()]
         if absent:
             raise RecordingSetError(f"{directory}: stand-in set is missing {', '.join(absent)}")
+    speakers = COURSE_SPEAKERS if source == "course" else _standin_speakers(directory)
     return Recordings(source, directory, directory / COURSE_TRAIN_FILES[0],
-                      directory / COURSE_TRAIN_FILES[1], _test_clips(directory))
+                      directory / COURSE_TRAIN_FILES[1], _test_clips(directory, speakers))
 
 
 def load_pair(clean_path, noisy_path) -> tuple[np.ndarray, np.ndarray]:

@@ -480,8 +480,11 @@ def test_find_recordings_prefers_the_course_files(tmp_path, write_wav):
     assert found.tests["test_01"].clean == audio / "test_s_01.wav"
     assert found.tests["test_02"].noisy == audio / "test_x_02.wav"
     assert found.tests["test_02"].clean is None
+    assert found.tests["test_01"].speaker == "the training speaker"
+    assert found.tests["test_02"].speaker == "a different male speaker"
     banner = found.describe()
     assert "course recordings" in banner and "no clean reference" in banner
+    assert "speaker: a different male speaker" in banner
 
 
 def test_find_recordings_on_copies_of_the_standin_files(tmp_path, standin_dir, training_length):
@@ -525,7 +528,15 @@ def test_find_recordings_falls_back_to_the_standin_set(tmp_path, write_wav):
     assert found.train_clean == tmp_path / "standin" / "train_clean_male.wav"
     assert found.tests["test_01"].clean is None
     assert found.tests["test_02"].clean == tmp_path / "standin" / "test_s_02.wav"
+    assert found.tests["test_01"].speaker is None  # no manifest.json to tell
     assert "stand-in" in found.describe()
+
+
+def test_standin_speakers_come_from_its_manifest(standin_dir):
+    found = dsp.find_recordings(standin_dir.parent)
+    assert found.source == "standin"
+    assert {name: clip.speaker for name, clip in found.tests.items()} == {
+        "test_01": "the training speaker", "test_02": "a different speaker"}
 
 
 def test_find_recordings_incomplete_standin_set(tmp_path, write_wav):
