@@ -434,6 +434,17 @@ def quality_scores(reference: np.ndarray, estimate: np.ndarray) -> dict[str, flo
             "stoi": stoi_score(reference, estimate)}
 
 
+def snr_by_clip(references: dict[str, np.ndarray], estimates: dict[str, np.ndarray]
+                ) -> dict[str, float]:
+    """:func:`snr_db` of ``estimates[clip]`` against ``references[clip]`` for every clip of
+    ``references`` (``{clip name: (samples,) signal}``), in that order. Raises ``KeyError``
+    naming a clip that has a reference but no estimate."""
+    missing = [clip for clip in references if clip not in estimates]
+    if missing:
+        raise KeyError(f"no estimate for {', '.join(missing)}")
+    return {clip: snr_db(reference, estimates[clip]) for clip, reference in references.items()}
+
+
 # --------------------------------------------------------------------------------------------
 # A classical baseline: Wiener-style gain with a noise estimate from the noisy signal itself
 # --------------------------------------------------------------------------------------------

@@ -342,6 +342,50 @@ def share_of_ceiling(value: float, noisy: float, ceiling: float) -> float:
     return (value - noisy) / gain
 
 
+def verdict_text(first: str, first_snr: Mapping[str, float], second: str,
+                 second_snr: Mapping[str, float], cross_validated: tuple[float, float, int],
+                 source: str) -> str:
+    """Which of two networks wins, in Markdown, from their SNRs (dB) per clip and their
+    cross-validated paired difference ``(mean, standard error, folds)`` of ``first - second``.
+
+    Per clip, the difference ``first - second`` is compared with twice the standard deviation
+    of the per-fold differences (the spread between two single training runs); overall, the
+    cross-validated mean is compared with twice its standard error. ``source`` names where the
+    cross-validation comes from.
+    """
+    mean, error, folds = cross_validated
+    spread = error * math.sqrt(folds)
+    lines = []
+    for clip in first_snr:
+        if clip in second_snr:
+            difference = first_snr[clip] - second_snr[clip]
+            beyond = "beyond" if abs(difference) > 2 * spread else "within"
+            lines.append(f"* {clip}: {first} − {second} = {difference:+.2f} dB ({beyond} twice "
+                         f"the run-to-run spread, ±{2 * spread:.2f} dB)")
+    lines.append(f"* cross-validated ({folds} folds; {source}): {first} − {second} = "
+                 f"{mean:+.2f} ± {error:.2f} dB (mean ± standard error)")
+    if abs(mean) > 2 * error:
+        winner, loser = (first, second) if mean > 0 else (second, first)
+        verdict = (f"the **{winner}** beats the {loser} on held-out speech by "
+                   f"{abs(mean):.2f} dB, more than twice the standard error.")
+    else:
+        verdict = (f"**neither network is reliably better**: the cross-validated difference is "
+                   f"within twice its standard error.")
+    return "\n".join(lines) + f"\n\n**Verdict:** {verdict}"
+
+
+def result_entry(scores: Mapping[str, Mapping[str, float]], test_clips: Sequence[str],
+                 training: str = "training signal", **extra) -> dict:
+    """One row of the notebook's ``results.json``: ``train_snr_db`` from ``scores[training]``,
+    then ``test_snr_db``, ``test_si_sdr_db`` and ``test_stoi`` as ``{clip: value or None}`` for
+    every name in ``test_clips`` (``None`` for a clip without a score), then ``extra``.
+    ``scores`` maps a clip to its :func:`dsp_helpers.quality_scores`."""
+    entry = {"train_snr_db": scores[training]["snr_db"]}
+    for metric in ("snr_db", "si_sdr_db", "stoi"):
+        entry[f"test_{metric}"] = {clip: scores.get(clip, {}).get(metric) for clip in test_clips}
+    return {**entry, **extra}
+
+
 def format_dimension_table(rows: Sequence[Mapping]) -> str:
     """``models_tf.dimension_table`` rows as a Markdown table: layer, kernel, stride, output
     shape and the input span each layer's last position sees ("frames 0–19, bins 0–512")."""

@@ -280,3 +280,14 @@ def test_wiener_denoise_of_silence_is_finite_silence():
     assert denoised.shape == (16_000,)
     assert np.all(np.isfinite(denoised))
     assert np.max(np.abs(denoised)) < 1e-6
+
+
+def test_snr_by_clip_scores_every_clip_with_a_reference():
+    reference = np.ones(100)
+    references = {"a": reference, "b": 2 * reference}
+    estimates = {"b": 2 * reference * 0.9, "a": reference * 0.5, "c": reference}
+    assert dsp.snr_by_clip(references, estimates) == pytest.approx(
+        {"a": 10 * np.log10(1 / 0.25), "b": 10 * np.log10(1 / 0.01)})
+    assert list(dsp.snr_by_clip(references, estimates)) == ["a", "b"]
+    with pytest.raises(KeyError, match="no estimate for b"):
+        dsp.snr_by_clip(references, {"a": reference})

@@ -329,3 +329,28 @@ def test_training_curves_mark_the_kept_epoch_with_and_without_validation():
     assert "validation (held out)" not in whole
     assert list(whole["kept weights"].get_xdata()) == [3] and \
         list(whole["kept weights"].get_ydata()) == [0.15]
+
+
+def test_verdict_names_the_winner_only_beyond_twice_the_standard_error():
+    first, second = {"train": 18.0, "test_01": 15.0}, {"train": 17.0, "test_01": 14.95}
+    text = report.verdict_text("2D CNN", first, "1D CNN", second, (0.5, 0.2, 4), "cv.csv")
+    # run-to-run spread: standard deviation of the per-fold differences = 0.2 * sqrt(4) = 0.4
+    assert "* train: 2D CNN − 1D CNN = +1.00 dB (beyond twice the run-to-run spread, ±0.80 dB)" in text
+    assert "* test_01: 2D CNN − 1D CNN = +0.05 dB (within" in text
+    assert "+0.50 ± 0.20 dB" in text and "(4 folds; cv.csv)" in text
+    assert text.endswith("the **2D CNN** beats the 1D CNN on held-out speech by 0.50 dB, more "
+                         "than twice the standard error.")
+    losing = report.verdict_text("2D CNN", first, "1D CNN", second, (-0.9, 0.3, 5), "cv.csv")
+    assert "the **1D CNN** beats the 2D CNN on held-out speech by 0.90 dB" in losing
+    tied = report.verdict_text("2D CNN", first, "1D CNN", second, (0.4, 0.2, 5), "cv.csv")
+    assert "**neither network is reliably better**" in tied  # 0.4 is not more than 2 x 0.2
+
+
+def test_result_entry_lists_every_test_clip_with_none_where_unscored():
+    scores = {"training signal": {"snr_db": 18.0, "si_sdr_db": 17.5, "stoi": 0.9},
+              "test_01": {"snr_db": 15.0, "si_sdr_db": 14.0, "stoi": 0.85}}
+    entry = report.result_entry(scores, ["test_01", "test_02"], params=12)
+    assert entry == {"train_snr_db": 18.0,
+                     "test_snr_db": {"test_01": 15.0, "test_02": None},
+                     "test_si_sdr_db": {"test_01": 14.0, "test_02": None},
+                     "test_stoi": {"test_01": 0.85, "test_02": None}, "params": 12}
