@@ -114,8 +114,10 @@ def reference_denoiser(name: str):
 
 def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                    variants: list[str], seeds: list[int], shares: list[float],
-                   epochs: int | None = None) -> list[dict]:
-    """Train and score every combination; returns one row (:data:`COLUMNS`) per scored clip."""
+                   epochs: int | None = None, csv_path: Path | None = None) -> list[dict]:
+    """Train and score every combination; returns one row (:data:`COLUMNS`) per scored clip.
+    With ``csv_path``, the rows are also written there (:func:`write_rows`) after every fold,
+    so an interrupted run keeps what it measured."""
     clean = dsp.load_audio(recordings.train_clean, verbose=False)
     dirty = dsp.load_audio(recordings.train_dirty, verbose=False)
     rows = []
@@ -161,6 +163,8 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                         record(ENSEMBLE, variant, seed, share,
                                {clip: 0.5 * (estimates["cnn1d"][clip] + estimates["cnn2d"][clip])
                                 for clip in clips})
+        if csv_path is not None:
+            write_rows(csv_path, rows)
     return rows
 
 
@@ -327,8 +331,7 @@ def main() -> None:
     print(recordings.describe(), flush=True)
     start = time.perf_counter()
     rows = cross_validate(recordings, args.folds, args.models, args.variants, args.seeds,
-                          args.shares, args.epochs)
-    write_rows(args.csv, rows)
+                          args.shares, args.epochs, args.csv)
     print(f"\n{len(rows)} rows written to {args.csv} in {time.perf_counter() - start:.0f} s\n")
     print(summary(read_rows([args.csv]), args.baseline))
 
