@@ -82,3 +82,37 @@ def test_training_without_validation_keeps_the_last_weights(noisy_pair):
     assert "val_loss" not in run.history and len(run.history["loss"]) == 3
     assert run.epochs == run.best_epoch == 3
     assert run.summary().endswith("kept the last weights")
+
+
+@pytest.fixture(scope="module")
+def pair_with_a_noisy_last_tenth(speech_like):
+    """``(clean, dirty)``: 96 hops of speech-like signal under white noise 20 dB louder in the
+    last tenth than in the rest."""
+    clean = speech_like(96 * HOP, seed=3)
+    noise = np.random.default_rng(4).standard_normal(len(clean)).astype(np.float32) * 0.02
+    noise[-len(clean) // 10:] *= 10.0
+    return clean, clean + noise
+
+
+def _rotation_gap(pair, **options):
+    """SNR on the whole pair of a 1D CNN trained on the pair, minus that of one trained on the
+    pair rotated by half its length (so the noisy tenth lies in the middle)."""
+    clean, dirty = pair
+    scores = []
+    for shift in (0, 48 * HOP):
+        model = M.build_cnn1d(seed=0)
+        M.train_denoiser(model, np.roll(clean, shift), np.roll(dirty, shift), epochs=6,
+                         batch_size=16, **options)
+        scores.append(M.dsp.snr_db(clean, M.denoise_waveform(model, dirty)))
+    return scores[0] - scores[1]
+
+
+def test_the_default_recipe_does_not_depend_on_where_the_noisiest_stretch_falls(
+        pair_with_a_noisy_last_tenth):
+    assert abs(_rotation_gap(pair_with_a_noisy_last_tenth)) < 0.5
+
+
+def test_a_validation_tail_on_the_noisiest_stretch_does(pair_with_a_noisy_last_tenth):
+    """The test above has the power to fail: with the last tenth held out for validation, the
+    network never trains on the loud noise, and the rotated pair's network does better."""
+    assert _rotation_gap(pair_with_a_noisy_last_tenth, validation="tail") < -2.0
