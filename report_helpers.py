@@ -17,16 +17,22 @@ import hashlib
 import html
 import io
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import librosa
-import librosa.display
 import matplotlib.pyplot as plt
 import numpy as np
 import soundfile as sf
 
 import dsp_helpers as dsp
+
+with warnings.catch_warnings():
+    # librosa.display imports pooch, which imports tqdm.auto; in a notebook without ipywidgets,
+    # tqdm warns that its widget progress bar is missing. Nothing here draws one.
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import librosa.display
 
 FIGURE_DPI = 110
 
