@@ -114,14 +114,18 @@ def reference_denoiser(name: str):
 
 def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                    variants: list[str], seeds: list[int], shares: list[float],
-                   epochs: int | None = None, csv_path: Path | None = None) -> list[dict]:
+                   epochs: int | None = None, csv_path: Path | None = None,
+                   only_folds: list[int] | None = None) -> list[dict]:
     """Train and score every combination; returns one row (:data:`COLUMNS`) per scored clip.
     With ``csv_path``, the rows are also written there (:func:`write_rows`) after every fold,
-    so an interrupted run keeps what it measured."""
+    so an interrupted run keeps what it measured. ``only_folds`` (numbered from 1) runs those
+    folds of the ``folds`` only."""
     clean = dsp.load_audio(recordings.train_clean, verbose=False)
     dirty = dsp.load_audio(recordings.train_dirty, verbose=False)
     rows = []
     for fold_index, fold in enumerate(fold_ranges(len(clean), folds), start=1):
+        if only_folds and fold_index not in only_folds:
+            continue
         clips = scored_clips(recordings, clean, dirty, fold)
         base = {clip: {"noisy_snr_db": dsp.snr_db(reference, noisy),
                        "ceiling_snr_db": dsp.snr_db(reference,
@@ -298,6 +302,8 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["cnn1d", "cnn2d", "fc"],
                         choices=list(TRAINED) + list(REFERENCES))
     parser.add_argument("--variants", nargs="+", default=["blocks"], choices=list(VARIANTS))
+    parser.add_argument("--only-folds", nargs="+", type=int, metavar="K",
+                        help="run these folds only (numbered from 1; default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--shares", nargs="+", type=float, default=[1.0],
                         help="shares of the rest of the pair to train on (learning curve)")
@@ -331,7 +337,7 @@ def main() -> None:
     print(recordings.describe(), flush=True)
     start = time.perf_counter()
     rows = cross_validate(recordings, args.folds, args.models, args.variants, args.seeds,
-                          args.shares, args.epochs, args.csv)
+                          args.shares, args.epochs, args.csv, args.only_folds)
     print(f"\n{len(rows)} rows written to {args.csv} in {time.perf_counter() - start:.0f} s\n")
     print(summary(read_rows([args.csv]), args.baseline))
 
