@@ -448,7 +448,7 @@ def _adapt_input_compression(model: keras.Model, noisy_magnitude: np.ndarray) ->
 
 def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
                    epochs: int | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
-                   validation: str = "tail", validation_fraction: float = 0.1,
+                   validation: str = "none", validation_fraction: float = 0.1,
                    validation_blocks: int = 8, augment: bool = True, patience: int = 20,
                    seed: int = 0, target: str = "phase_sensitive") -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
