@@ -271,9 +271,7 @@ def build_fc(hidden_units=(1024, 1024), seed: int = 0) -> keras.Model:
 
 def default_epochs(model: keras.Model) -> int:
     """The epoch budget :func:`train_denoiser` gives ``model`` unless told otherwise: 60 for a
-    network that sees one spectrum, 100 for one that sees a window of frames (the 2D CNN), which
-    converges more slowly. Measured gains and training times are in the benchmark output and the
-    README."""
+    network that sees one spectrum, 100 for one that sees a window of frames (the 2D CNN)."""
     return 60 if context_frames(model) == 1 else 100
 
 
