@@ -28,11 +28,11 @@ import soundfile as sf
 
 import dsp_helpers as dsp
 
-with warnings.catch_warnings():
-    # librosa.display imports pooch, which imports tqdm.auto; in a notebook without ipywidgets,
-    # tqdm warns that its widget progress bar is missing. Nothing here draws one.
-    warnings.filterwarnings("ignore", message="IProgress not found")
-    import librosa.display
+import librosa.display  # noqa: E402
+
+# librosa.display's plots import pooch, which imports tqdm.auto; in a notebook without
+# ipywidgets, tqdm then warns that its widget progress bar is missing. Nothing here draws one.
+warnings.filterwarnings("ignore", message="IProgress not found")
 
 FIGURE_DPI = 110
 
