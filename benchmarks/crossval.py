@@ -236,7 +236,7 @@ def summary_rows(rows: list[dict], baseline: str | None = None
     number of folds, the held-out folds' SNR (mean ± s.e. over folds), the share of the
     reference's gain (clean magnitude with the noisy phase) over the noisy input, each test
     clip's mean SNR, and the paired difference from the ``baseline`` variant of the same model
-    ("wins" when it exceeds twice its standard error)."""
+    ("better" or "worse" when it exceeds twice its standard error, else "within 2 s.e.")."""
     scores = fold_scores(rows)
     tests = list(dict.fromkeys(row["clip"] for row in rows if row["clip"] != FOLD_CLIP))
     fold_rows = [row for row in rows if row["clip"] == FOLD_CLIP]
@@ -256,8 +256,9 @@ def summary_rows(rows: list[dict], baseline: str | None = None
         versus = ""
         if baseline and variant != baseline and (model, baseline, share) in scores:
             diff, diff_error, _ = paired_difference(per_fold, scores[model, baseline, share])
-            versus = (f"{diff:+.2f} ± {diff_error:.2f} "
-                      f"({'wins' if diff > 2 * diff_error else 'no'})")
+            verdict = ("better" if diff > 2 * diff_error else
+                       "worse" if diff < -2 * diff_error else "within 2 s.e.")
+            versus = f"{diff:+.2f} ± {diff_error:.2f} ({verdict})"
         table.append([model, variant, f"{share:.2f}", len(per_fold),
                       f"{mean:.2f} ± {error:.2f}", f"{gain:.1%}", *clip_means, versus])
     return header, table

@@ -99,10 +99,10 @@ def test_summary_reports_mean_share_of_gain_and_the_paired_verdict():
             + [_row("cnn1d", "noise", fold, snr) for fold, snr in enumerate([12, 10, 12.3], 1)])
     text = cv.summary(rows, baseline="tail")
     new_line = next(line for line in text.splitlines() if " new " in line)
-    assert "12.03 ± 0.55" in new_line and "+1.03 ± 0.09 (wins)" in new_line
+    assert "12.03 ± 0.55" in new_line and "+1.03 ± 0.09 (better)" in new_line
     assert "70.3%" in new_line  # (12.03 - 5) / (15 - 5)
     noise_line = next(line for line in text.splitlines() if " noise " in line)
-    assert "(no)" in noise_line
+    assert "(within 2 s.e.)" in noise_line
     assert "noisy input 5.00 dB" in text
 
 
@@ -114,3 +114,10 @@ def test_learning_curve_orders_points_by_share_with_seconds_of_audio():
                          "train_samples": samples})
     rows.append(_row("cnn1d", "tail", 1, 99.0))  # another variant: not on this curve
     assert cv.learning_curve(rows, "blocks") == {"cnn1d": [(30.0, 10.0, 1.0), (60.0, 12.5, 0.5)]}
+
+
+def test_summary_calls_a_significant_loss_worse():
+    rows = ([_row("cnn1d", "tail", fold, snr) for fold, snr in enumerate([10, 11, 12], 1)]
+            + [_row("cnn1d", "old", fold, snr) for fold, snr in enumerate([9, 10.1, 10.9], 1)])
+    old_line = next(line for line in cv.summary(rows, "tail").splitlines() if " old " in line)
+    assert "-1.00 ± 0.06 (worse)" in old_line
