@@ -413,6 +413,12 @@ def validation_ranges(length: int, scheme: str, fraction: float = 0.1,
     return [(start * dsp.HOP_LENGTH, (start + block_hops) * dsp.HOP_LENGTH) for start in starts]
 
 
+def join_ranges(signal: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
+    """The sample ``ranges`` ``[start, stop)`` of a ``(samples,)`` signal joined end to end
+    (empty when there are none)."""
+    return np.concatenate([signal[start:stop] for start, stop in ranges] or [signal[:0]])
+
+
 def split_for_validation(signals: tuple[np.ndarray, ...], ranges: list[tuple[int, int]]
                          ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """Cut ``(samples,)`` signals of one pair into a training part and a validation part.
@@ -426,12 +432,8 @@ def split_for_validation(signals: tuple[np.ndarray, ...], ranges: list[tuple[int
     edges = [0] + [edge for start_stop in ranges for edge in start_stop] + [len(signals[0])]
     keep = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)
             if edges[i + 1] > edges[i]]
-
-    def gather(signal, pieces):
-        return np.concatenate([signal[start:stop] for start, stop in pieces] or [signal[:0]])
-
-    return (tuple(gather(signal, keep) for signal in signals),
-            tuple(gather(signal, ranges) for signal in signals))
+    return (tuple(join_ranges(signal, keep) for signal in signals),
+            tuple(join_ranges(signal, ranges) for signal in signals))
 
 
 def _adapt_input_compression(model: keras.Model, noisy_magnitude: np.ndarray) -> None:

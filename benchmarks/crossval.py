@@ -84,11 +84,6 @@ def nearest_training_ranges(length: int, fold: tuple[int, int],
     return [(a, b) for a, b in ((start - before, start), (stop, stop + after)) if b > a]
 
 
-def gather(signal: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
-    """The ``ranges`` of a ``(samples,)`` signal joined end to end."""
-    return np.concatenate([signal[a:b] for a, b in ranges])
-
-
 def scored_clips(recordings: dsp.Recordings, clean: np.ndarray, dirty: np.ndarray,
                  fold: tuple[int, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{clip: (noisy, clean)}``: the fold (under :data:`FOLD_CLIP`) and every test clip with
@@ -153,7 +148,8 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
             for seed in seeds:
                 for share in shares:
                     training = nearest_training_ranges(len(clean), fold, share)
-                    train_clean, train_dirty = gather(clean, training), gather(dirty, training)
+                    train_clean = models_tf.join_ranges(clean, training)
+                    train_dirty = models_tf.join_ranges(dirty, training)
                     estimates = {}
                     for name in [m for m in models if m in TRAINED]:
                         model = TRAINED[name](seed=seed)
@@ -230,6 +226,13 @@ def paired_difference(first: dict[tuple, float], second: dict[tuple, float]
     return mean, error, len(common)
 
 
+def _fold_baselines(rows: list[dict]) -> tuple[dict[tuple, float], dict[tuple, float]]:
+    """The held-out folds' noisy-input and reference SNRs, each ``{(fold, seed): dB}``."""
+    fold_rows = [row for row in rows if row["clip"] == FOLD_CLIP]
+    return ({(r["fold"], r["seed"]): r["noisy_snr_db"] for r in fold_rows},
+            {(r["fold"], r["seed"]): r["ceiling_snr_db"] for r in fold_rows})
+
+
 def summary_rows(rows: list[dict], baseline: str | None = None
                  ) -> tuple[list[str], list[list]]:
     """Header and rows of the cross-validation summary: per model, variant and share, the
@@ -239,9 +242,7 @@ def summary_rows(rows: list[dict], baseline: str | None = None
     ("better" or "worse" when it exceeds twice its standard error, else "within 2 s.e.")."""
     scores = fold_scores(rows)
     tests = list(dict.fromkeys(row["clip"] for row in rows if row["clip"] != FOLD_CLIP))
-    fold_rows = [row for row in rows if row["clip"] == FOLD_CLIP]
-    noisy = {(r["fold"], r["seed"]): r["noisy_snr_db"] for r in fold_rows}
-    ceiling = {(r["fold"], r["seed"]): r["ceiling_snr_db"] for r in fold_rows}
+    noisy, ceiling = _fold_baselines(rows)
     header = ["model", "variant", "share", "folds", "SNR dB (mean ± s.e.)", "gain share",
               *tests, f"vs {baseline or '-'} (paired)"]
     table = []
@@ -271,9 +272,7 @@ def summary(rows: list[dict], baseline: str | None = None) -> str:
     widths = [max(len(str(line[i])) for line in [header] + table) for i in range(len(header))]
     lines = ["  ".join(str(cell).rjust(width) for cell, width in zip(line, widths))
              for line in [header] + table]
-    fold_rows = [row for row in rows if row["clip"] == FOLD_CLIP]
-    noisy = {(r["fold"], r["seed"]): r["noisy_snr_db"] for r in fold_rows}
-    ceiling = {(r["fold"], r["seed"]): r["ceiling_snr_db"] for r in fold_rows}
+    noisy, ceiling = _fold_baselines(rows)
     lines.append(f"held-out folds: noisy input {np.mean(list(noisy.values())):.2f} dB, clean "
                  f"magnitude with the noisy phase {np.mean(list(ceiling.values())):.2f} dB "
                  f"(means over folds)")
