@@ -192,15 +192,17 @@ def plot_grouped_bars(values: Mapping[str, Mapping[str, float]], ylabel: str, *,
 
 
 def plot_learning_curve(curves: Mapping[str, Sequence[tuple[float, float, float]]], *,
-                        title: str | None = None, ax=None, filename=None):
-    """SNR on held-out speech against the seconds of training audio, one line with error bars
-    per model: ``curves[model]`` is ``[(seconds, mean SNR in dB, standard error)]``. Returns
-    ``(figure, ax)``; ``filename`` also saves the figure there."""
+                        title: str | None = None, ylabel: str = "SNR on the held-out fold (dB)",
+                        ax=None, filename=None):
+    """SNR on held-out speech (or, with another ``ylabel``, a difference of SNRs) against the
+    seconds of training audio, one line with error bars per model: ``curves[model]`` is
+    ``[(seconds, mean in dB, standard error)]``. Returns ``(figure, ax)``; ``filename`` also
+    saves the figure there."""
     figure, ax = _one_axis(ax, (6, 3.6))
     for model, points in curves.items():
         seconds, means, errors = zip(*points)
         ax.errorbar(seconds, means, yerr=errors, marker="o", capsize=3, label=model)
-    ax.set(xlabel="training audio (s)", ylabel="SNR on the held-out fold (dB)", title=title)
+    ax.set(xlabel="training audio (s)", ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _finish(figure, ax, None, filename)

@@ -279,17 +279,26 @@ def summary(rows: list[dict], baseline: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def learning_curve(rows: list[dict], variant: str) -> dict[str, list[tuple[float, float, float]]]:
+def learning_curve(rows: list[dict], variant: str, paired: bool = False
+                   ) -> dict[str, list[tuple[float, float, float]]]:
     """Per trained model, ``[(seconds of training audio, mean SNR, s.e.)]`` over the held-out
     folds, one point per share of ``variant``, in increasing order; the seconds are the mean
-    over folds."""
+    over folds. ``paired``: each point is instead the mean ± s.e. over folds of the fold's SNR
+    minus the same fold's SNR at the full share (which must be among the rows), so the folds'
+    differences in difficulty cancel."""
+    scores = fold_scores(rows)
     curves = defaultdict(list)
-    for (model, row_variant, share), per_fold in sorted(fold_scores(rows).items()):
+    for (model, row_variant, share), per_fold in sorted(scores.items()):
         if row_variant != variant:
             continue
         samples = [r["train_samples"] for r in rows if r["clip"] == FOLD_CLIP
                    and r["model"] == model and r["variant"] == variant and r["share"] == share]
-        mean, error = mean_and_error(list(per_fold.values()))
+        if paired:
+            if (model, variant, 1.0) not in scores:
+                raise ValueError(f"{model}, {variant}: no full-share rows to pair the curve with")
+            mean, error, _ = paired_difference(per_fold, scores[model, variant, 1.0])
+        else:
+            mean, error = mean_and_error(list(per_fold.values()))
         curves[model].append((float(np.mean(samples)) / dsp.SAMPLE_RATE, mean, error))
     return dict(curves)
 
@@ -320,13 +329,19 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.plot_learning_curve:
+        import matplotlib.pyplot as plt
+
         import report_helpers
 
-        rows = read_rows(args.summary or [args.csv])
+        rows = [r for r in read_rows(args.summary or [args.csv]) if r["model"] in TRAINED]
+        figure, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
+        report_helpers.plot_learning_curve(learning_curve(rows, args.variants[0]), ax=axes[0])
         report_helpers.plot_learning_curve(
-            learning_curve([r for r in rows if r["model"] in TRAINED], args.variants[0]),
-            title=f"{rows[0]['recordings']} recordings, {args.variants[0]} recipe, "
-                  f"{args.folds} folds", filename=args.plot_learning_curve)
+            learning_curve(rows, args.variants[0], paired=True), ax=axes[1],
+            ylabel="SNR minus the full share's, per fold (dB)")
+        figure.suptitle(f"{rows[0]['recordings']} recordings, {args.variants[0]} recipe, "
+                        f"{args.folds} folds (mean ± s.e. over folds)")
+        report_helpers.save_figure(figure, args.plot_learning_curve)
         print(f"wrote {args.plot_learning_curve}")
         return
 

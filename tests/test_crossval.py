@@ -114,6 +114,16 @@ def test_learning_curve_orders_points_by_share_with_seconds_of_audio():
                          "train_samples": samples})
     rows.append(_row("cnn1d", "tail", 1, 99.0))  # another variant: not on this curve
     assert cv.learning_curve(rows, "blocks") == {"cnn1d": [(30.0, 10.0, 1.0), (60.0, 12.5, 0.5)]}
+    # paired with the same fold at the full share: fold 1 gives 9 - 12, fold 2 gives 11 - 13
+    assert cv.learning_curve(rows, "blocks", paired=True) == {
+        "cnn1d": [(30.0, -2.5, 0.5), (60.0, 0.0, 0.0)]}
+
+
+def test_paired_learning_curve_needs_the_full_share():
+    rows = [{**_row("cnn1d", "blocks", fold, 10.0), "share": 0.5, "train_samples": 16_000}
+            for fold in (1, 2)]
+    with pytest.raises(ValueError, match="no full-share rows"):
+        cv.learning_curve(rows, "blocks", paired=True)
 
 
 def test_summary_calls_a_significant_loss_worse():
