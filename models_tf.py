@@ -20,7 +20,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -48,9 +48,11 @@ def _native_stderr_silenced():
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 with _native_stderr_silenced():
     import keras
-    import tensorflow as tf
 
-tf.get_logger().setLevel("ERROR")
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
 
 FLOOR_BELOW_MEDIAN_DB = 40.0  # the log's floor, relative to the median noisy training magnitude
 SILENCE_BELOW_FLOOR_DB = 20.0  # the 2D CNN's silent padding frames, relative to the log's floor
@@ -179,15 +181,20 @@ DEFAULT_CNN2D_BLOCKS = (ConvBlock(16, (4, 9), (4, 2)), ConvBlock(32, (5, 7), (1,
 
 
 def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: str,
-                  seed: int) -> keras.Model:
+                  seed: int, dropout: float = 0.0) -> keras.Model:
     """What every network here shares: log → per-bin standardisation → ``hidden_layers`` →
-    flatten → ``Dense(513, sigmoid)`` gain × current noisy frame."""
+    flatten → (``Dropout(dropout)`` during training, if ``dropout > 0``) → ``Dense(513,
+    sigmoid)`` gain × current noisy frame."""
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
     keras.utils.set_random_seed(seed)  # the initial weights
     dims = len(input_shape)
     noisy = keras.Input(shape=tuple(input_shape) + (1,), name="noisy_magnitude")
     features = LogMagnitude(name="log_magnitude")(noisy)
     features = keras.layers.Normalization(axis=dims, name="standardise_bins")(features)
     features = keras.layers.Flatten(name="flatten")(hidden_layers(features))
+    if dropout > 0.0:
+        features = keras.layers.Dropout(dropout, seed=seed, name="dropout")(features)
     gain = keras.layers.Dense(dsp.N_BINS, activation="sigmoid", name="dense_gain")(features)
     if dims == 2:  # keep only the last (current) frame of the image
         current = keras.layers.Cropping2D(((input_shape[0] - 1, 0), (0, 0)),
@@ -199,10 +206,19 @@ def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: s
     return keras.Model(noisy, clean_estimate, name=name)
 
 
-def _conv_network(input_shape: tuple[int, ...], blocks, name: str, seed: int) -> keras.Model:
+def widened(blocks, width: float) -> list[ConvBlock]:
+    """``blocks`` with ``width`` times as many kernels in every layer (rounded, at least 1)."""
+    if not width > 0.0:
+        raise ValueError(f"width must be positive, got {width}")
+    return [replace(block, filters=max(1, round(block.filters * width))) for block in blocks]
+
+
+def _conv_network(input_shape: tuple[int, ...], blocks, name: str, seed: int,
+                  dropout: float = 0.0, width: float = 1.0) -> keras.Model:
     """A :func:`_gain_network` whose hidden layers are valid, strided convolutions, each followed
-    by batch normalisation (faster, steadier training) and a ReLU."""
-    blocks = list(blocks)
+    by batch normalisation (faster, steadier training) and a ReLU; ``width`` scales the number
+    of kernels of every layer (:func:`widened`)."""
+    blocks = widened(blocks, width)
     if not blocks:
         raise ValueError(f"{name}: needs at least one convolution block")
     dims = len(input_shape)
@@ -219,7 +235,7 @@ def _conv_network(input_shape: tuple[int, ...], blocks, name: str, seed: int) ->
                 features = pool(block.pool, padding="valid", name=f"pool{index}")(features)
         return features
 
-    model = _gain_network(input_shape, convolutions, name, seed)
+    model = _gain_network(input_shape, convolutions, name, seed, dropout)
     _check_dimensions(model, input_shape, blocks)
     return model
 
@@ -240,33 +256,40 @@ def _check_dimensions(model: keras.Model, input_shape, blocks) -> None:
                          f"strides along time with (length - kernel) divisible by the stride")
 
 
-def build_cnn1d(blocks=DEFAULT_CNN1D_BLOCKS, seed: int = 0) -> keras.Model:
+def build_cnn1d(blocks=DEFAULT_CNN1D_BLOCKS, seed: int = 0, dropout: float = 0.0,
+                width: float = 1.0) -> keras.Model:
     """The 1D CNN of Problem 1: input ``(513, 1)``, output the clean magnitude ``(B, 513)``.
 
     ``blocks`` lists the convolutions along frequency (K kernels of size D, stride, pool);
-    ``seed`` fixes the initial weights.
+    ``seed`` fixes the initial weights; ``dropout`` is the rate before the output layer;
+    ``width`` scales every layer's number of kernels.
     """
-    return _conv_network((dsp.N_BINS,), blocks, "cnn1d", seed)
+    return _conv_network((dsp.N_BINS,), blocks, "cnn1d", seed, dropout, width)
 
 
 def build_cnn2d(blocks=DEFAULT_CNN2D_BLOCKS, window: int = dsp.WINDOW_FRAMES,
-                seed: int = 0) -> keras.Model:
+                seed: int = 0, dropout: float = 0.0, width: float = 1.0) -> keras.Model:
     """The 2D CNN of Problem 2: input ``(window, 513, 1)`` (the ``window`` latest noisy spectra),
     output the clean magnitude of the last frame ``(B, 513)``."""
-    return _conv_network((window, dsp.N_BINS), blocks, "cnn2d", seed)
+    return _conv_network((window, dsp.N_BINS), blocks, "cnn2d", seed, dropout, width)
 
 
-def build_fc(hidden_units=(1024, 1024), seed: int = 0) -> keras.Model:
+def build_fc(hidden_units=(1024, 1024), seed: int = 0, dropout: float = 0.0,
+             width: float = 1.0) -> keras.Model:
     """Homework 1's fully connected network, as a baseline for the CNNs: one spectrum
     ``(513, 1)`` in, the same input compression and gain output as :func:`build_cnn1d`, with
-    ``Dense`` ReLU layers of ``hidden_units`` instead of convolutions."""
+    ``Dense`` ReLU layers of ``hidden_units`` (times ``width``) instead of convolutions."""
+    if not width > 0.0:
+        raise ValueError(f"width must be positive, got {width}")
+    hidden_units = [max(1, round(units * width)) for units in hidden_units]
+
     def dense_layers(features):
         features = keras.layers.Flatten(name="spectrum")(features)
         for index, units in enumerate(hidden_units, start=1):
             features = keras.layers.Dense(units, activation="relu", name=f"dense{index}")(features)
         return features
 
-    return _gain_network((dsp.N_BINS,), dense_layers, "fc", seed)
+    return _gain_network((dsp.N_BINS,), dense_layers, "fc", seed, dropout)
 
 
 def default_epochs(model: keras.Model) -> int:
@@ -301,6 +324,18 @@ def as_model_input(windows: np.ndarray, frames: int) -> np.ndarray:
 # Training
 # --------------------------------------------------------------------------------------------
 
+def piecewise_gains(length: int, spread_db: float, rng: np.random.Generator,
+                    piece: int = dsp.SAMPLE_RATE) -> np.ndarray:
+    """Gains ``(length,)`` constant over consecutive pieces of ``piece`` samples (the last may be
+    shorter), each drawn uniformly between ``-spread_db`` and ``+spread_db`` dB; all ones when
+    ``spread_db`` is 0."""
+    if spread_db < 0.0 or piece <= 0:
+        raise ValueError(f"need spread_db >= 0 and piece > 0, got {spread_db} and {piece}")
+    levels_db = rng.uniform(-spread_db, spread_db, math.ceil(length / piece)) if spread_db else \
+        np.zeros(math.ceil(length / piece))
+    return np.repeat(10.0 ** (levels_db / 20.0), piece)[:length].astype(np.float32)
+
+
 class RemixedBatches(keras.utils.PyDataset):
     """Shuffled minibatches of ``(noisy input, target spectrum)`` drawn from one training pair.
 
@@ -309,14 +344,17 @@ class RemixedBatches(keras.utils.PyDataset):
     :func:`dsp_helpers.target_magnitude` for each window's last frame, ``(B, 513)``. Even
     epochs (0, 2, ...) use the recorded mixture ``clean + noise``. With ``augment``, odd epochs
     re-mix the clean speech with the noise circularly shifted by a random offset: the same
-    speech under new noise placements. Without it, every epoch uses the recorded mixture.
+    speech under new noise placements, each second of the noise scaled by
+    :func:`piecewise_gains` of ``noise_gain_db``. Without it, every epoch uses the recorded
+    mixture.
     """
 
     def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, batch_size: int,
                  augment: bool, seed: int, target: str = "phase_sensitive",
-                 silence_level: float = dsp.SILENCE_MAGNITUDE):
+                 silence_level: float = dsp.SILENCE_MAGNITUDE, noise_gain_db: float = 0.0):
         super().__init__()
         self.clean, self.noise, self.frames = clean, noise, frames
+        self.noise_gain_db = noise_gain_db
         self.silence_level = silence_level
         self.batch_size, self.augment, self.target_kind = batch_size, augment, target
         self.rng = np.random.default_rng(seed)
@@ -326,10 +364,14 @@ class RemixedBatches(keras.utils.PyDataset):
         self.recorded = self._mixture(shift=0)
         self._use(self.recorded)
 
-    def _mixture(self, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    def _mixture(self, shift: int, gain_db: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """Padded noisy input ``(frames - 1 + count, 513)`` and target ``(count, 513)`` of the
-        clean speech plus the noise circularly shifted by ``shift`` samples."""
-        noisy_magnitude, noisy_phase = dsp.stft_frames(self.clean + np.roll(self.noise, shift))
+        clean speech plus the noise circularly shifted by ``shift`` samples, its pieces scaled
+        by :func:`piecewise_gains` of ``gain_db``."""
+        noise = np.roll(self.noise, shift)
+        if gain_db:
+            noise = noise * piecewise_gains(len(noise), gain_db, self.rng)
+        noisy_magnitude, noisy_phase = dsp.stft_frames(self.clean + noise)
         silence = dsp.silence_frames(self.frames - 1, int(self.rng.integers(2**31)),
                                      self.silence_level)
         target = dsp.target_magnitude(self.clean_magnitude, self.clean_phase, noisy_phase,
@@ -343,7 +385,8 @@ class RemixedBatches(keras.utils.PyDataset):
     def on_epoch_end(self):
         self.epoch += 1
         if self.augment and self.epoch % 2 == 1:
-            self._use(self._mixture(shift=int(self.rng.integers(len(self.noise)))))
+            self._use(self._mixture(shift=int(self.rng.integers(len(self.noise))),
+                                    gain_db=self.noise_gain_db))
         else:
             self._use(self.recorded)
 
@@ -450,16 +493,19 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
                    epochs: int | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
                    validation: str = "none", validation_fraction: float = 0.1,
                    validation_blocks: int = 8, augment: bool = True, patience: int = 20,
-                   seed: int = 0, target: str = "phase_sensitive") -> TrainingRun:
+                   seed: int = 0, target: str = "phase_sensitive",
+                   noise_gain_db: float = 0.0, weight_decay: float = 0.0) -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
 
     :func:`validation_ranges` of the ``validation`` scheme are held out (see
     :func:`split_for_validation`: no frame or image mixes the two parts). The rest trains on
-    :class:`RemixedBatches` (the recorded mixture, alternating with re-mixes if ``augment``)
+    :class:`RemixedBatches` (the recorded mixture, alternating with re-mixes if ``augment``,
+    whose noise pieces are scaled by up to ``noise_gain_db``)
     with the mean squared error between the output and the ``target`` kind of
     :func:`dsp_helpers.target_magnitude`, in units of :func:`typical_magnitude` of the noisy
     input squared (so a quiet recording trains as a loud one does; in raw units its tiny
-    gradients would meet Adam's epsilon), Adam, and a learning rate that decays from
+    gradients would meet Adam's epsilon), Adam (with decoupled ``weight_decay`` if it is
+    positive), and a learning rate that decays from
     ``learning_rate`` to 0 along a half cosine over ``epochs`` (``None``:
     :func:`default_epochs`). With a validation part, training stops early after ``patience``
     epochs without improvement of the validation loss and the best weights are restored;
@@ -481,8 +527,9 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     _adapt_input_compression(model, training_magnitude)
     padding = silence_level(model)
     batches = RemixedBatches(train_clean, train_dirty - train_clean, frames, batch_size,
-                             augment, seed, target, padding)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse",
+                             augment, seed, target, padding, noise_gain_db)
+    optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
+    model.compile(optimizer=optimizer, loss="mse",
                   loss_weights=[typical_magnitude(training_magnitude) ** -2])
 
     def cosine_decay(epoch, _):

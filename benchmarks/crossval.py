@@ -43,11 +43,17 @@ TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
 ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
 REFERENCES = ("RNNoise", "DeepFilterNet3")
 
-# Named training recipes: keyword arguments of models_tf.train_denoiser.
+# Named training recipes: keyword arguments of models_tf.train_denoiser, and under "build" those
+# of the model's builder.
 VARIANTS = {
     "tail": {"validation": "tail"},
     "blocks": {"validation": "blocks"},
     "no-validation": {"validation": "none"},
+    "noise-gain-6dB": {"validation": "none", "noise_gain_db": 6.0},
+    "dropout-0.3": {"validation": "none", "build": {"dropout": 0.3}},
+    "lr-1e-3": {"validation": "none", "learning_rate": 1e-3},
+    "weight-decay-0.05": {"validation": "none", "weight_decay": 0.05},
+    "width-2": {"validation": "none", "build": {"width": 2.0}},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",
@@ -151,10 +157,12 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                     train_clean = models_tf.join_ranges(clean, training)
                     train_dirty = models_tf.join_ranges(dirty, training)
                     estimates = {}
+                    recipe = dict(VARIANTS[variant])
+                    build = recipe.pop("build", {})
                     for name in [m for m in models if m in TRAINED]:
-                        model = TRAINED[name](seed=seed)
+                        model = TRAINED[name](seed=seed, **build)
                         run = models_tf.train_denoiser(model, train_clean, train_dirty, seed=seed,
-                                                       epochs=epochs, **VARIANTS[variant])
+                                                       epochs=epochs, **recipe)
                         estimates[name] = {clip: models_tf.denoise_waveform(model, noisy)
                                            for clip, (noisy, _) in clips.items()}
                         record(name, variant, seed, share, estimates[name], run.seconds,
@@ -236,7 +244,8 @@ def _fold_baselines(rows: list[dict]) -> tuple[dict[tuple, float], dict[tuple, f
 def summary_rows(rows: list[dict], baseline: str | None = None
                  ) -> tuple[list[str], list[list]]:
     """Header and rows of the cross-validation summary: per model, variant and share, the
-    number of folds, the held-out folds' SNR (mean ± s.e. over folds), the share of the
+    number of folds (and of seeds, if several), the held-out folds' SNR (mean ± s.e. over the
+    folds and seeds), the share of the
     reference's gain (clean magnitude with the noisy phase) over the noisy input, each test
     clip's mean SNR, and the paired difference from the ``baseline`` variant of the same model
     ("better" or "worse" when it exceeds twice its standard error, else "within 2 s.e.")."""
@@ -260,7 +269,9 @@ def summary_rows(rows: list[dict], baseline: str | None = None
             verdict = ("better" if diff > 2 * diff_error else
                        "worse" if diff < -2 * diff_error else "within 2 s.e.")
             versus = f"{diff:+.2f} ± {diff_error:.2f} ({verdict})"
-        table.append([model, variant, f"{share:.2f}", len(per_fold),
+        seeds = len({seed for _, seed in per_fold})
+        runs = len({fold for fold, _ in per_fold})
+        table.append([model, variant, f"{share:.2f}", runs if seeds == 1 else f"{runs} × {seeds} seeds",
                       f"{mean:.2f} ± {error:.2f}", f"{gain:.1%}", *clip_means, versus])
     return header, table
 

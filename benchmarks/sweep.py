@@ -22,7 +22,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import EngFormatter, NullFormatter  # noqa: E402
+from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter  # noqa: E402
 
 import dsp_helpers as dsp  # noqa: E402
 import models_tf  # noqa: E402
@@ -55,9 +55,10 @@ CNN1D_MAX_POOL = tuple(ConvBlock(b.filters, b.kernel, 1, pool=2)
                        for b in models_tf.DEFAULT_CNN1D_BLOCKS)
 
 
-def plot_sweep(rows: list[dict], noisy_snr: float, epochs: int, path: Path) -> None:
+def plot_sweep(rows: list[dict], path: Path) -> None:
     """Held-out SNR against parameter count (all points), then against D, K and stride for the
-    1D CNN, with the best 2D variant as a reference line."""
+    1D CNN, with the best 2D variant as a reference line. The title names the recordings, the
+    epoch budget and the noisy input's SNR, all read from the rows."""
     cnn1d = [r for r in rows if r["model"] == "cnn1d"]
     cnn2d = [r for r in rows if r["model"] == "cnn2d"]
     best_2d = max(cnn2d, key=lambda r: float(r["held_out_snr_db"]))
@@ -67,6 +68,7 @@ def plot_sweep(rows: list[dict], noisy_snr: float, epochs: int, path: Path) -> N
     axes[0].scatter([int(r["params"]) for r in cnn2d], [float(r["held_out_snr_db"]) for r in cnn2d],
                     marker="s", label="2D CNN")
     axes[0].set(xscale="log", xlabel="parameters", ylabel="SNR on the unseen last 20 % (dB)")
+    axes[0].xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     axes[0].xaxis.set_major_formatter(EngFormatter(sep=""))
     axes[0].xaxis.set_minor_formatter(NullFormatter())
     axes[0].legend(fontsize=8)
@@ -83,7 +85,8 @@ def plot_sweep(rows: list[dict], noisy_snr: float, epochs: int, path: Path) -> N
         axis.set(xlabel=label, xticks=[x for x, _ in series])
         axis.legend(fontsize=8)
     figure.suptitle(f"{rows[0]['recordings']} recordings, same budget for every variant "
-                    f"({epochs} epochs at most); the noisy input scores {noisy_snr:.2f} dB")
+                    f"({rows[0]['epochs']} epochs); the noisy input scores "
+                    f"{float(rows[0]['noisy_snr_db']):.2f} dB")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
@@ -97,17 +100,18 @@ def main() -> None:
                         help="redraw sweep.png from an existing sweep.csv, training nothing")
     args = parser.parse_args()
 
-    recordings = dsp.find_recordings(args.audio_dir)
-    clean, dirty = dsp.load_pair(recordings.train_clean, recordings.train_dirty)
-    split = models_tf.hop_aligned_split(len(clean), 0.2)
-    noisy_snr = dsp.snr_db(clean[split:], dirty[split:])
     out = Path(args.out)
     if args.plot_only:
         with open(out / "sweep.csv", newline="") as handle:
             rows = list(csv.DictReader(handle))
-        plot_sweep(rows, noisy_snr, args.epochs, out / "sweep.png")
+        plot_sweep(rows, out / "sweep.png")
         print(f"wrote {out / 'sweep.png'}")
         return
+
+    recordings = dsp.find_recordings(args.audio_dir)
+    clean, dirty = dsp.load_pair(recordings.train_clean, recordings.train_dirty)
+    split = models_tf.hop_aligned_split(len(clean), 0.2)
+    noisy_snr = dsp.snr_db(clean[split:], dirty[split:])
 
     candidates = [("cnn1d", f"D={d} K={k} s={s}", d, k, s, models_tf.build_cnn1d, cnn1d_blocks(d, k, s))
                   for d, k, s in CNN1D_POINTS]
@@ -121,8 +125,9 @@ def main() -> None:
         model = build(blocks)
         run = models_tf.train_denoiser(model, clean[:split], dirty[:split], epochs=args.epochs)
         held_out = dsp.snr_db(clean[split:], models_tf.denoise_waveform(model, dirty[split:]))
-        rows.append({"recordings": recordings.source, "model": kind, "variant": label, "D": kernel, "K": kernels, "stride": stride,
-                     "params": model.count_params(), "held_out_snr_db": round(held_out, 3),
+        rows.append({"recordings": recordings.source, "model": kind, "variant": label,
+                     "D": kernel, "K": kernels, "stride": stride, "params": model.count_params(),
+                     "held_out_snr_db": round(held_out, 3), "noisy_snr_db": round(noisy_snr, 3),
                      "train_seconds": round(run.seconds, 1), "epochs": run.epochs})
         print(f"{kind} {label:24s} {model.count_params():>9,} params  {held_out:6.2f} dB  "
               f"({run.seconds:.0f} s)", flush=True)
@@ -132,7 +137,7 @@ def main() -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    plot_sweep(rows, noisy_snr, args.epochs, out / "sweep.png")
+    plot_sweep(rows, out / "sweep.png")
     print(f"wrote {out / 'sweep.csv'} and {out / 'sweep.png'}")
 
 

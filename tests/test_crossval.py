@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import pytest
 
+import models_tf
 from benchmarks import crossval as cv
 
 HOP = 512
@@ -131,3 +133,25 @@ def test_summary_calls_a_significant_loss_worse():
             + [_row("cnn1d", "old", fold, snr) for fold, snr in enumerate([9, 10.1, 10.9], 1)])
     old_line = next(line for line in cv.summary(rows, "tail").splitlines() if " old " in line)
     assert "-1.00 ± 0.06 (worse)" in old_line
+
+
+def test_summary_counts_folds_and_seeds_and_pairs_by_both():
+    rows = [{**_row("cnn1d", variant, fold, snr + (0.5 if variant == "new" else 0.0)), "seed": seed}
+            for variant in ("old", "new") for seed in (0, 1)
+            for fold, snr in enumerate([10.0 + seed, 12.0], 1)]
+    header, table = cv.summary_rows(rows, baseline="old")
+    new = next(line for line in table if line[1] == "new")
+    assert new[header.index("folds")] == "2 × 2 seeds"
+    assert new[header.index("SNR dB (mean ± s.e.)")] == "11.75 ± 0.48"
+    assert new[-1] == "+0.50 ± 0.00 (better)"
+
+
+def test_every_named_recipe_is_accepted_by_training_and_every_builder():
+    training = set(inspect.signature(models_tf.train_denoiser).parameters)
+    for name, recipe in cv.VARIANTS.items():
+        recipe = dict(recipe)
+        build = recipe.pop("build", {})
+        assert set(recipe) <= training, name
+        for builder in cv.TRAINED.values():
+            assert set(build) <= set(inspect.signature(builder).parameters), name
+

@@ -721,6 +721,99 @@ def test_remixed_batches_with_silent_noise_target_the_input(remix_signals, frame
         batches.on_epoch_end()
 
 
+def test_piecewise_gains_hold_one_level_per_piece():
+    gains = M.piecewise_gains(2500, 6.0, np.random.default_rng(0), piece=1000)
+    assert gains.shape == (2500,) and gains.dtype == np.float32
+    pieces = [gains[:1000], gains[1000:2000], gains[2000:]]
+    assert [len(p) for p in pieces] == [1000, 1000, 500]
+    levels_db = [20 * np.log10(p[0]) for p in pieces]
+    for piece, level in zip(pieces, levels_db):
+        assert np.all(piece == piece[0])
+        assert -6.0 <= level <= 6.0
+    assert len(set(levels_db)) == 3
+
+
+def test_piecewise_gains_without_spread_are_ones():
+    np.testing.assert_array_equal(M.piecewise_gains(10, 0.0, np.random.default_rng(0)),
+                                  np.ones(10, np.float32))
+
+
+@pytest.mark.parametrize("spread, piece", [(-1.0, 100), (3.0, 0)])
+def test_piecewise_gains_reject_bad_arguments(spread, piece):
+    with pytest.raises(ValueError, match="spread_db >= 0 and piece > 0"):
+        M.piecewise_gains(10, spread, np.random.default_rng(0), piece=piece)
+
+
+def _epoch_energy_db(batches):
+    inputs, _ = _epoch(batches)
+    return 10 * np.log10(np.sum(inputs.astype(np.float64) ** 2))
+
+
+@pytest.mark.parametrize("spread", [0.0, 6.0])
+def test_remixed_epochs_scale_the_noise_by_up_to_the_gain_spread(remix_signals, spread):
+    """Silent speech under 1 s of steady noise (one piece): a re-mixed epoch holds the same noise
+    shifted, and with a gain spread, scaled by one gain within it (the recorded epochs never)."""
+    _, noise = remix_signals
+    batches = M.RemixedBatches(np.zeros_like(noise), noise, 1, batch_size=10, augment=True,
+                               seed=0, noise_gain_db=spread)
+    recorded = _epoch_energy_db(batches)
+    changes = []
+    for epoch in range(1, 7):
+        batches.on_epoch_end()
+        change = _epoch_energy_db(batches) - recorded
+        if epoch % 2 == 0:
+            assert change == 0.0
+        else:
+            changes.append(change)
+    if spread == 0.0:
+        np.testing.assert_allclose(changes, 0.0, atol=0.3)  # only the STFT's edges differ
+    else:
+        assert all(abs(c) <= spread + 0.3 for c in changes)
+        assert max(abs(c) for c in changes) > 1.0
+        assert len({round(c, 3) for c in changes}) == len(changes)
+
+
+def test_dropout_sits_before_the_output_layer_and_is_off_at_inference():
+    plain = M.build_cnn1d(SMALL_1D, seed=0)
+    dropped = M.build_cnn1d(SMALL_1D, seed=0, dropout=0.3)
+    assert "dropout" not in [layer.name for layer in plain.layers]
+    layer = dropped.get_layer("dropout")
+    assert layer.rate == 0.3
+    assert dropped.layers[dropped.layers.index(layer) + 1].name == "dense_gain"
+    for a, b in zip(plain.get_weights(), dropped.get_weights()):
+        np.testing.assert_array_equal(a, b)  # same weights: dropout adds none
+    x = _random_magnitudes((4, 513, 1))
+    np.testing.assert_allclose(dropped.predict_on_batch(x), plain.predict_on_batch(x), rtol=1e-6)
+
+
+@pytest.mark.parametrize("build", [M.build_cnn1d, M.build_cnn2d, M.build_fc])
+def test_builders_reject_a_dropout_outside_0_to_1(build):
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.0"):
+        build(seed=0, dropout=1.0)
+
+
+def test_width_scales_every_layer_s_kernels():
+    assert [b.filters for b in M.widened(M.DEFAULT_CNN1D_BLOCKS, 2.0)] == [32, 64, 64]
+    assert [b.filters for b in M.widened(M.DEFAULT_CNN1D_BLOCKS, 0.01)] == [1, 1, 1]
+    wide = M.build_cnn1d(seed=0, width=2.0)
+    assert [wide.get_layer(f"conv{i}").filters for i in (1, 2, 3)] == [32, 64, 64]
+    assert wide.get_layer("conv1").kernel_size == (9,)
+    assert M.build_fc((16, 8), seed=0, width=0.5).get_layer("dense2").units == 4
+
+
+@pytest.mark.parametrize("build", [M.build_cnn1d, M.build_cnn2d, M.build_fc])
+def test_builders_reject_a_width_that_is_not_positive(build):
+    with pytest.raises(ValueError, match="width must be positive, got 0"):
+        build(seed=0, width=0.0)
+
+
+def test_weight_decay_reaches_the_optimizer(train_small, noisy_pair):
+    plain, _ = train_small(M.build_cnn1d, SMALL_1D, noisy_pair, epochs=1)
+    decayed, _ = train_small(M.build_cnn1d, SMALL_1D, noisy_pair, epochs=1, weight_decay=0.05)
+    assert plain.optimizer.weight_decay is None
+    assert decayed.optimizer.weight_decay == pytest.approx(0.05)
+
+
 # --------------------------------------------------------------------------------------------
 # The fully connected baseline (homework 1)
 # --------------------------------------------------------------------------------------------
