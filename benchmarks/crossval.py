@@ -43,8 +43,8 @@ TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
 ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
 REFERENCES = ("RNNoise", "DeepFilterNet3")
 
-# Named training recipes: keyword arguments of models_tf.train_denoiser, and under "build" those
-# of the model's builder.
+# Named training recipes: keyword arguments of models_tf.train_denoiser, under "build" those of
+# the model's builder, and "epoch_scale" times each model's epoch budget.
 VARIANTS = {
     "tail": {"validation": "tail"},
     "blocks": {"validation": "blocks"},
@@ -54,6 +54,7 @@ VARIANTS = {
     "lr-1e-3": {"validation": "none", "learning_rate": 1e-3},
     "weight-decay-0.05": {"validation": "none", "weight_decay": 0.05},
     "width-2": {"validation": "none", "build": {"width": 2.0}},
+    "epochs-x2": {"validation": "none", "epoch_scale": 2},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",
@@ -159,10 +160,12 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                     estimates = {}
                     recipe = dict(VARIANTS[variant])
                     build = recipe.pop("build", {})
+                    epoch_scale = recipe.pop("epoch_scale", 1)
                     for name in [m for m in models if m in TRAINED]:
                         model = TRAINED[name](seed=seed, **build)
+                        budget = epoch_scale * (epochs or models_tf.default_epochs(model))
                         run = models_tf.train_denoiser(model, train_clean, train_dirty, seed=seed,
-                                                       epochs=epochs, **recipe)
+                                                       epochs=budget, **recipe)
                         estimates[name] = {clip: models_tf.denoise_waveform(model, noisy)
                                            for clip, (noisy, _) in clips.items()}
                         record(name, variant, seed, share, estimates[name], run.seconds,
