@@ -175,7 +175,7 @@ def dimension_table(input_shape: tuple[int, ...], blocks: list[ConvBlock]) -> li
 # The two networks
 # --------------------------------------------------------------------------------------------
 
-DEFAULT_CNN1D_BLOCKS = (ConvBlock(16, 9, 2), ConvBlock(32, 7, 2), ConvBlock(32, 5, 2))
+DEFAULT_CNN1D_BLOCKS = (ConvBlock(32, 9, 2), ConvBlock(64, 7, 2), ConvBlock(64, 5, 2))
 DEFAULT_CNN2D_BLOCKS = (ConvBlock(16, (4, 9), (4, 2)), ConvBlock(32, (5, 7), (1, 2)),
                         ConvBlock(32, (1, 5), (1, 2)))
 

@@ -7,9 +7,9 @@ equation (1) after training on the rest of the pair.
     python -m benchmarks.crossval --summary figures/crossval.csv [--baseline tail]
 
 Fold ``k`` is the ``k``-th of ``--folds`` equal, hop-aligned stretches of the pair. A trained
-model (``cnn1d``, ``cnn2d``, ``fc``) learns from the rest of the pair, the stretches before and
-after the fold joined end to end, with the recipe ``--variants`` names (see :data:`VARIANTS`),
-and denoises the fold as a recording of its own; it also denoises every test clip that has a
+model (``cnn1d``, ``cnn2d``, ``fc``, or ``cnn1d-K16``, the 1D CNN with half the kernels) learns
+from the rest of the pair, the stretches before and after the fold joined end to end, with the
+recipe ``--variants`` names (see :data:`VARIANTS`), and denoises the fold as a recording of its own; it also denoises every test clip that has a
 clean reference. With both CNNs, their average (``ensemble``) is scored too: both keep the
 noisy phase, so averaging the waveforms averages the magnitudes. Reference denoisers
 (``RNNoise``, ``DeepFilterNet3``; not trained on anything here) are scored on the same folds.
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import math
 import time
 from collections import defaultdict
@@ -39,7 +40,9 @@ import dsp_helpers as dsp
 import models_tf
 
 TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
-           "fc": models_tf.build_fc}
+           "fc": models_tf.build_fc,
+           # the 1D CNN as it was before cross-validation doubled its kernels (K = 16, 32, 32)
+           "cnn1d-K16": functools.partial(models_tf.build_cnn1d, width=0.5)}
 ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
 REFERENCES = ("RNNoise", "DeepFilterNet3")
 
@@ -53,7 +56,6 @@ VARIANTS = {
     "dropout-0.3": {"validation": "none", "build": {"dropout": 0.3}},
     "lr-1e-3": {"validation": "none", "learning_rate": 1e-3},
     "weight-decay-0.05": {"validation": "none", "weight_decay": 0.05},
-    "width-2": {"validation": "none", "build": {"width": 2.0}},
     "epochs-x2": {"validation": "none", "epoch_scale": 2},
 }
 

@@ -50,9 +50,9 @@ CNN2D_POINTS = {
     "max-pool": (ConvBlock(16, (4, 9), (4, 1), pool=(1, 2)),
                  ConvBlock(32, (5, 7), 1, pool=(1, 2)), ConvBlock(32, (1, 5), 1, pool=(1, 2))),
 }
-# The default 1D layout with stride-1 convolutions, each followed by a max-pooling of 2.
-CNN1D_MAX_POOL = tuple(ConvBlock(b.filters, b.kernel, 1, pool=2)
-                       for b in models_tf.DEFAULT_CNN1D_BLOCKS)
+# The sweep's centre point (D=9 K=16 s=2) with stride-1 convolutions, each followed by a
+# max-pooling of 2.
+CNN1D_MAX_POOL = tuple(ConvBlock(b.filters, b.kernel, 1, pool=2) for b in cnn1d_blocks(9, 16, 1))
 
 
 def plot_sweep(rows: list[dict], path: Path) -> None:
@@ -72,13 +72,13 @@ def plot_sweep(rows: list[dict], path: Path) -> None:
     axes[0].xaxis.set_major_formatter(EngFormatter(sep=""))
     axes[0].xaxis.set_minor_formatter(NullFormatter())
     axes[0].legend(fontsize=8)
-    default = {"D": 9, "K": 16, "stride": 2}
+    centre = {"D": 9, "K": 16, "stride": 2}  # each panel varies one of these, the others fixed
     for axis, (name, label) in zip(axes[1:], (("D", "kernel size D (first layer)"),
                                               ("K", "kernels K (first layer; later 2K)"),
                                               ("stride", "stride (every layer)"))):
-        others = [key for key in default if key != name]
+        others = [key for key in centre if key != name]
         series = sorted((int(r[name]), float(r["held_out_snr_db"])) for r in cnn1d
-                        if r["stride"] and all(int(r[key]) == default[key] for key in others))
+                        if r["stride"] and all(int(r[key]) == centre[key] for key in others))
         axis.plot(*zip(*series), "o-", label="1D CNN")
         axis.axhline(float(best_2d["held_out_snr_db"]), color="tab:orange", linestyle="--",
                      label=f"2D CNN, {best_2d['variant']}")

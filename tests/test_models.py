@@ -127,8 +127,8 @@ def _assert_table_matches_keras(model, input_shape, blocks):
 def test_dimension_table_of_the_default_cnn1d(default_models):
     rows = M.dimension_table((513,), M.DEFAULT_CNN1D_BLOCKS)
     _assert_table_matches_keras(default_models[1], (513,), M.DEFAULT_CNN1D_BLOCKS)
-    # 513 -> (513-9)//2+1 = 253 -> (253-7)//2+1 = 124 -> (124-5)//2+1 = 60; 60 x 32 = 1920
-    assert [row["shape"] for row in rows] == [(513, 1), (253, 16), (124, 32), (60, 32), (1920,),
+    # 513 -> (513-9)//2+1 = 253 -> (253-7)//2+1 = 124 -> (124-5)//2+1 = 60; 60 x 64 = 3840
+    assert [row["shape"] for row in rows] == [(513, 1), (253, 32), (124, 64), (60, 64), (3840,),
                                               (513,)]
 
 
@@ -793,10 +793,10 @@ def test_builders_reject_a_dropout_outside_0_to_1(build):
 
 
 def test_width_scales_every_layer_s_kernels():
-    assert [b.filters for b in M.widened(M.DEFAULT_CNN1D_BLOCKS, 2.0)] == [32, 64, 64]
+    assert [b.filters for b in M.widened(M.DEFAULT_CNN1D_BLOCKS, 0.5)] == [16, 32, 32]
     assert [b.filters for b in M.widened(M.DEFAULT_CNN1D_BLOCKS, 0.01)] == [1, 1, 1]
     wide = M.build_cnn1d(seed=0, width=2.0)
-    assert [wide.get_layer(f"conv{i}").filters for i in (1, 2, 3)] == [32, 64, 64]
+    assert [wide.get_layer(f"conv{i}").filters for i in (1, 2, 3)] == [64, 128, 128]
     assert wide.get_layer("conv1").kernel_size == (9,)
     assert M.build_fc((16, 8), seed=0, width=0.5).get_layer("dense2").units == 4
 

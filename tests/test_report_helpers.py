@@ -295,7 +295,7 @@ def test_format_dimension_table_is_markdown():
 def test_format_dimension_table_of_the_1d_network_names_bins_only():
     rows = M.dimension_table((513,), M.DEFAULT_CNN1D_BLOCKS)
     lines = report.format_dimension_table(rows).splitlines()
-    assert "| conv3 | 5 | 2 | 60 × 32 | bins 0–508 |" in lines
+    assert "| conv3 | 5 | 2 | 60 × 64 | bins 0–508 |" in lines
     assert "| input |  |  | 513 × 1 | bins 0–512 |" in lines
     assert "frames" not in "\n".join(lines)
 
