@@ -9,9 +9,10 @@ equation (1) after training on the rest of the pair.
 Fold ``k`` is the ``k``-th of ``--folds`` equal, hop-aligned stretches of the pair. A trained
 model (``cnn1d``, ``cnn2d``, ``fc``, or ``cnn1d-K16``, the 1D CNN with half the kernels) learns
 from the rest of the pair, the stretches before and after the fold joined end to end, with the
-recipe ``--variants`` names (see :data:`VARIANTS`), and denoises the fold as a recording of its own; it also denoises every test clip that has a
-clean reference. With both CNNs, their average (``ensemble``) is scored too: both keep the
-noisy phase, so averaging the waveforms averages the magnitudes. Reference denoisers
+recipe ``--variants`` names (see :data:`VARIANTS`), and denoises the fold as a recording of its
+own; it also denoises every test clip that has a clean reference. With both CNNs, their
+average (``ensemble``) is scored too: both keep the noisy phase, so averaging the waveforms
+averages the magnitudes. Reference denoisers
 (``RNNoise``, ``DeepFilterNet3``; not trained on anything here) are scored on the same folds.
 
 ``--shares`` below 1 draws the learning curve: the model trains on that share of the rest of
@@ -250,10 +251,10 @@ def summary_rows(rows: list[dict], baseline: str | None = None
                  ) -> tuple[list[str], list[list]]:
     """Header and rows of the cross-validation summary: per model, variant and share, the
     number of folds (and of seeds, if several), the held-out folds' SNR (mean ± s.e. over the
-    folds and seeds), the share of the
-    reference's gain (clean magnitude with the noisy phase) over the noisy input, each test
-    clip's mean SNR, and the paired difference from the ``baseline`` variant of the same model
-    ("better" or "worse" when it exceeds twice its standard error, else "within 2 s.e.")."""
+    folds and seeds), the share of the reference's gain (clean magnitude with the noisy phase)
+    over the noisy input, each test clip's mean SNR, and the paired difference from the
+    ``baseline`` variant of the same model ("better" or "worse" when it exceeds twice its
+    standard error, else "within 2 s.e.")."""
     scores = fold_scores(rows)
     tests = list(dict.fromkeys(row["clip"] for row in rows if row["clip"] != FOLD_CLIP))
     noisy, ceiling = _fold_baselines(rows)
@@ -274,9 +275,10 @@ def summary_rows(rows: list[dict], baseline: str | None = None
             verdict = ("better" if diff > 2 * diff_error else
                        "worse" if diff < -2 * diff_error else "within 2 s.e.")
             versus = f"{diff:+.2f} ± {diff_error:.2f} ({verdict})"
+        folds = len({fold for fold, _ in per_fold})
         seeds = len({seed for _, seed in per_fold})
-        runs = len({fold for fold, _ in per_fold})
-        table.append([model, variant, f"{share:.2f}", runs if seeds == 1 else f"{runs} × {seeds} seeds",
+        table.append([model, variant, f"{share:.2f}",
+                      folds if seeds == 1 else f"{folds} × {seeds} seeds",
                       f"{mean:.2f} ± {error:.2f}", f"{gain:.1%}", *clip_means, versus])
     return header, table
 
