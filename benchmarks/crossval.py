@@ -197,9 +197,22 @@ def read_rows(paths: list[Path]) -> list[dict]:
     return rows
 
 
+def check_recordings(path: Path, source: str) -> None:
+    """One file, one set of recordings: raises ``ValueError`` if ``path`` exists and holds rows
+    of recordings other than ``source``."""
+    if path.exists():
+        others = sorted({row["recordings"] for row in read_rows([path])} - {source})
+        if others:
+            raise ValueError(f"{path}: holds rows of the {', '.join(others)} recordings, not "
+                             f"{source}; write these rows to another file with --csv")
+
+
 def write_rows(path: Path, rows: list[dict]) -> None:
     """Write ``rows`` to ``path``, keeping the rows already there that ``rows`` does not
-    replace (same :data:`KEY`)."""
+    replace (same :data:`KEY`). Raises ``ValueError`` (:func:`check_recordings`) rather than mix
+    rows of different recordings in one file."""
+    for source in {row["recordings"] for row in rows}:
+        check_recordings(path, source)
     new_keys = {tuple(str(row[k]) for k in KEY) for row in rows}
     kept = [row for row in (read_rows([path]) if path.exists() else [])
             if tuple(str(row[k]) for k in KEY) not in new_keys]
@@ -367,6 +380,10 @@ def main() -> None:
         print(summary(read_rows(args.summary), args.baseline))
         return
     recordings = dsp.find_recordings(args.audio_dir)
+    try:
+        check_recordings(args.csv, recordings.source)
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
     print(recordings.describe(), flush=True)
     start = time.perf_counter()
     rows = cross_validate(recordings, args.folds, args.models, args.variants, args.seeds,

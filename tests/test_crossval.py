@@ -95,6 +95,18 @@ def test_rows_round_trip_and_replace_by_key(tmp_path):
     assert rows[0]["share"] == 1.0 and rows[0]["epochs"] == 3
 
 
+def test_rows_of_other_recordings_are_never_mixed_into_a_file(tmp_path):
+    path = tmp_path / "cv.csv"
+    cv.write_rows(path, [_row("cnn1d", "tail", 1, 10.0)])
+    course = {**_row("cnn1d", "tail", 1, 12.0), "recordings": "course"}
+    with pytest.raises(ValueError, match=r"cv.csv: holds rows of the standin recordings, not "
+                                         r"course; write these rows to another file with --csv"):
+        cv.write_rows(path, [course])
+    assert [r["snr_db"] for r in cv.read_rows([path])] == [10.0]  # the file is untouched
+    cv.check_recordings(path, "standin")
+    cv.check_recordings(tmp_path / "new.csv", "course")  # a new file takes any recordings
+
+
 def test_summary_reports_mean_share_of_gain_and_the_paired_verdict():
     rows = ([_row("cnn1d", "tail", fold, snr) for fold, snr in enumerate([10, 11, 12], 1)]
             + [_row("cnn1d", "new", fold, snr) for fold, snr in enumerate([11, 12.2, 12.9], 1)]
