@@ -336,8 +336,9 @@ def piecewise_gains(length: int, spread_db: float, rng: np.random.Generator,
     return np.repeat(10.0 ** (levels_db / 20.0), piece)[:length].astype(np.float32)
 
 
-class RemixedBatches(keras.utils.PyDataset):
-    """Shuffled minibatches of ``(noisy input, target spectrum)`` drawn from one training pair.
+class RemixedEpochs:
+    """The training examples of each epoch, ``(noisy input, target spectrum)`` pairs drawn from
+    one training pair, one per frame, in a new random order every epoch.
 
     Inputs are :func:`as_model_input` windows of ``frames`` consecutive noisy spectra (with
     ``frames - 1`` silent frames below ``silence_level`` prepended), targets the ``target`` kind of
@@ -347,20 +348,24 @@ class RemixedBatches(keras.utils.PyDataset):
     speech under new noise placements, each second of the noise scaled by
     :func:`piecewise_gains` of ``noise_gain_db``. Without it, every epoch uses the recorded
     mixture.
+
+    :meth:`epoch` materialises the whole epoch (for the 2D CNN, 20 × 513 float32 values per
+    frame: about 100 MB for a minute of audio), so that Keras batches it from arrays: a
+    ``keras.utils.PyDataset`` reaches TensorFlow through a Python generator, which made every
+    training step on a CPU two to three times slower, even after it was done.
     """
 
-    def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, batch_size: int,
-                 augment: bool, seed: int, target: str = "phase_sensitive",
+    def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, augment: bool,
+                 seed: int, target: str = "phase_sensitive",
                  silence_level: float = dsp.SILENCE_MAGNITUDE, noise_gain_db: float = 0.0):
-        super().__init__()
         self.clean, self.noise, self.frames = clean, noise, frames
         self.noise_gain_db = noise_gain_db
         self.silence_level = silence_level
-        self.batch_size, self.augment, self.target_kind = batch_size, augment, target
+        self.augment, self.target_kind = augment, target
         self.rng = np.random.default_rng(seed)
         self.clean_magnitude, self.clean_phase = dsp.stft_frames(clean)
         self.count = len(self.clean_magnitude)
-        self.epoch = 0
+        self.number = 0
         self.recorded = self._mixture(shift=0)
         self._use(self.recorded)
 
@@ -382,21 +387,21 @@ class RemixedBatches(keras.utils.PyDataset):
         self.padded_input, self.target = mixture
         self.order = self.rng.permutation(self.count)
 
-    def on_epoch_end(self):
-        self.epoch += 1
-        if self.augment and self.epoch % 2 == 1:
+    def epoch(self) -> tuple[np.ndarray, np.ndarray]:
+        """The current epoch's inputs, ``(count, 513, 1)`` or ``(count, frames, 513, 1)``, and
+        targets ``(count, 513)``, in the epoch's random order."""
+        windows = self.padded_input[self.order[:, np.newaxis] + np.arange(self.frames)]
+        return as_model_input(windows, self.frames), self.target[self.order]
+
+    def next_epoch(self) -> None:
+        """Move on to the next epoch: a re-mix (odd epochs, with ``augment``) or the recorded
+        mixture, in a new order."""
+        self.number += 1
+        if self.augment and self.number % 2 == 1:
             self._use(self._mixture(shift=int(self.rng.integers(len(self.noise))),
                                     gain_db=self.noise_gain_db))
         else:
             self._use(self.recorded)
-
-    def __len__(self):
-        return math.ceil(self.count / self.batch_size)
-
-    def __getitem__(self, index):
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        windows = self.padded_input[rows[:, np.newaxis] + np.arange(self.frames)]
-        return as_model_input(windows, self.frames), self.target[rows]
 
 
 @dataclass
@@ -499,8 +504,8 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
 
     :func:`validation_ranges` of the ``validation`` scheme are held out (see
     :func:`split_for_validation`: no frame or image mixes the two parts). The rest trains on
-    :class:`RemixedBatches` (the recorded mixture, alternating with re-mixes if ``augment``,
-    whose noise pieces are scaled by up to ``noise_gain_db``)
+    :class:`RemixedEpochs` (the recorded mixture, alternating with re-mixes if ``augment``,
+    whose noise pieces are scaled by up to ``noise_gain_db``) in minibatches of ``batch_size``
     with the mean squared error between the output and the ``target`` kind of
     :func:`dsp_helpers.target_magnitude`, in units of :func:`typical_magnitude` of the noisy
     input squared (so a quiet recording trains as a loud one does; in raw units its tiny
@@ -526,8 +531,8 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     training_magnitude = dsp.stft_frames(train_dirty)[0]
     _adapt_input_compression(model, training_magnitude)
     padding = silence_level(model)
-    batches = RemixedBatches(train_clean, train_dirty - train_clean, frames, batch_size,
-                             augment, seed, target, padding, noise_gain_db)
+    examples = RemixedEpochs(train_clean, train_dirty - train_clean, frames, augment, seed,
+                             target, padding, noise_gain_db)
     optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
     model.compile(optimizer=optimizer, loss="mse",
                   loss_weights=[typical_magnitude(training_magnitude) ** -2])
@@ -535,7 +540,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     def cosine_decay(epoch, _):
         return learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
 
-    callbacks = [keras.callbacks.LearningRateScheduler(cosine_decay)]
+    scheduler = keras.callbacks.LearningRateScheduler(cosine_decay)
     validation_data = None
     if ranges:
         validation_magnitude, validation_phase = dsp.stft_frames(held_dirty)
@@ -543,16 +548,28 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
             as_model_input(dsp.frame_windows(validation_magnitude, frames, pad=frames > 1,
                                              silence_level=padding), frames),
             dsp.target_magnitude(*dsp.stft_frames(held_clean), validation_phase, target))
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
-                                                       restore_best_weights=True))
+    record: dict[str, list[float]] = {}
+    best_loss, best_weights, best_epoch = math.inf, None, 0
     start = time.perf_counter()
-    history = model.fit(batches, validation_data=validation_data, epochs=epochs,
-                        callbacks=callbacks, verbose=0)
+    for epoch in range(epochs):  # one fit per epoch: each epoch brings its own examples
+        inputs, targets = examples.epoch()
+        history = model.fit(inputs, targets, batch_size=batch_size, shuffle=False,
+                            validation_data=validation_data, initial_epoch=epoch,
+                            epochs=epoch + 1, callbacks=[scheduler], verbose=0)
+        for key, values in history.history.items():
+            record.setdefault(key, []).extend(float(value) for value in values)
+        examples.next_epoch()
+        if ranges:
+            if record["val_loss"][-1] < best_loss:
+                best_loss, best_weights, best_epoch = record["val_loss"][-1], \
+                    model.get_weights(), epoch + 1
+            elif epoch + 1 - best_epoch >= patience:
+                break
+    if ranges:
+        model.set_weights(best_weights)
     seconds = time.perf_counter() - start
-    record = {key: [float(v) for v in values] for key, values in history.history.items()}
     epochs_run = len(record["loss"])
-    best_epoch = int(np.argmin(record["val_loss"])) + 1 if ranges else epochs_run
-    return TrainingRun(record, seconds, epochs_run, best_epoch)
+    return TrainingRun(record, seconds, epochs_run, best_epoch if ranges else epochs_run)
 
 
 # --------------------------------------------------------------------------------------------

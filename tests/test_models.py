@@ -434,10 +434,10 @@ def test_silent_padding_sits_20_db_under_the_log_floor(trained):
         assert M.silence_level(trained[frames]) == pytest.approx(floor / 10.0, rel=1e-6)
 
 
-def test_remixed_batches_pad_with_silence_below_the_given_level(remix_signals):
+def test_remixed_epochs_pad_with_silence_below_the_given_level(remix_signals):
     clean, noise = remix_signals
-    batches = M.RemixedBatches(clean, noise, 20, 8, False, seed=0, silence_level=1e-6)
-    silence = batches.padded_input[:19]
+    examples = M.RemixedEpochs(clean, noise, 20, False, seed=0, silence_level=1e-6)
+    silence = examples.padded_input[:19]
     assert np.all((silence >= 0) & (silence < 1e-6)) and silence.max() > 0
 
 
@@ -599,7 +599,7 @@ def test_as_model_input_shapes():
 
 
 # --------------------------------------------------------------------------------------------
-# RemixedBatches
+# RemixedEpochs
 # --------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -611,11 +611,6 @@ def remix_signals(speech_like):
     return clean, noise
 
 
-def _epoch(batches):
-    inputs, targets = zip(*(batches[i] for i in range(len(batches))))
-    return np.concatenate(inputs), np.concatenate(targets)
-
-
 def _row_index(rows, reference):
     """For every row of ``rows``, the index of the identical row of ``reference``."""
     lookup = {row.tobytes(): i for i, row in enumerate(reference)}
@@ -623,23 +618,21 @@ def _row_index(rows, reference):
 
 
 @pytest.mark.parametrize("frames", [1, 20])
-def test_remixed_batches_shapes(remix_signals, frames):
+def test_remixed_epochs_shapes(remix_signals, frames):
     clean, noise = remix_signals
-    batches = M.RemixedBatches(clean, noise, frames, batch_size=10, augment=False, seed=0)
-    assert len(batches) == 4  # 32 frames in batches of 10
-    x, y = batches[0]
-    assert x.shape == ((10, 513, 1) if frames == 1 else (10, 20, 513, 1))
-    assert y.shape == (10, 513)
-    x, y = batches[3]
-    assert x.shape[0] == y.shape[0] == 2
+    examples = M.RemixedEpochs(clean, noise, frames, augment=False, seed=0)
+    x, y = examples.epoch()  # 32 frames, one example each
+    assert x.shape == ((32, 513, 1) if frames == 1 else (32, 20, 513, 1))
+    assert y.shape == (32, 513)
+    assert x.dtype == y.dtype == np.float32
 
 
 @pytest.mark.parametrize("frames", [1, 20])
-def test_remixed_batches_epoch0_is_the_recorded_mixture(remix_signals, frames):
+def test_remixed_epochs_epoch0_is_the_recorded_mixture(remix_signals, frames):
     clean, noise = remix_signals
-    batches = M.RemixedBatches(clean, noise, frames, batch_size=10, augment=True, seed=0,
+    examples = M.RemixedEpochs(clean, noise, frames, augment=True, seed=0,
                                target="magnitude")
-    inputs, targets = _epoch(batches)
+    inputs, targets = examples.epoch()
     clean_magnitude, _ = dsp.stft_frames(clean)
     noisy_magnitude, _ = dsp.stft_frames(clean + noise)
     rows = _row_index(targets, clean_magnitude)  # targets are exactly clean spectra...
@@ -654,10 +647,10 @@ def test_remixed_batches_epoch0_is_the_recorded_mixture(remix_signals, frames):
             assert np.all(image[:frames - 1 - t] < dsp.SILENCE_MAGNITUDE)
 
 
-def test_remixed_batches_default_target_is_phase_sensitive(remix_signals):
+def test_remixed_epochs_default_target_is_phase_sensitive(remix_signals):
     clean, noise = remix_signals
-    batches = M.RemixedBatches(clean, noise, 1, batch_size=10, augment=False, seed=0)
-    inputs, targets = _epoch(batches)
+    examples = M.RemixedEpochs(clean, noise, 1, augment=False, seed=0)
+    inputs, targets = examples.epoch()
     noisy_magnitude, noisy_phase = dsp.stft_frames(clean + noise)
     expected = dsp.target_magnitude(*dsp.stft_frames(clean), noisy_phase, "phase_sensitive")
     rows = _row_index(inputs.reshape(-1, 513), noisy_magnitude)
@@ -665,23 +658,23 @@ def test_remixed_batches_default_target_is_phase_sensitive(remix_signals):
     assert np.all(targets <= dsp.stft_frames(clean)[0][rows] + 1e-7)
 
 
-def _current_frame_values(batches, frames):
+def _current_frame_values(examples, frames):
     """All values of every input's current (last) frame in one epoch, sorted."""
-    inputs, _ = _epoch(batches)
+    inputs, _ = examples.epoch()
     return np.sort(inputs.reshape(len(inputs), frames, 513)[:, -1], axis=None)
 
 
 @pytest.mark.parametrize("frames", [1, 20])
-def test_remixed_batches_alternate_recorded_and_remixed_epochs(remix_signals, frames):
+def test_remixed_epochs_alternate_recorded_and_remixed_epochs(remix_signals, frames):
     """With ``augment``, epochs 0, 2, 4 hold the recorded mixture and epochs 1, 3 new ones,
     each a circular shift of the same noise under the same speech."""
     clean, noise = remix_signals
-    batches = M.RemixedBatches(clean, noise, frames, batch_size=10, augment=True, seed=0)
+    examples = M.RemixedEpochs(clean, noise, frames, augment=True, seed=0)
     recorded = np.sort(dsp.stft_frames(clean + noise)[0], axis=None)
     epochs = []
     for _ in range(5):
-        epochs.append(_current_frame_values(batches, frames))
-        batches.on_epoch_end()
+        epochs.append(_current_frame_values(examples, frames))
+        examples.next_epoch()
     for epoch in (0, 2, 4):
         np.testing.assert_array_equal(epochs[epoch], recorded)
     for epoch in (1, 3):
@@ -690,15 +683,15 @@ def test_remixed_batches_alternate_recorded_and_remixed_epochs(remix_signals, fr
 
 
 @pytest.mark.parametrize("frames", [1, 20])
-def test_remixed_batches_without_augment_keep_the_mixture(remix_signals, frames):
+def test_remixed_epochs_without_augment_keep_the_mixture(remix_signals, frames):
     clean, noise = remix_signals
-    batches = M.RemixedBatches(clean, noise, frames, batch_size=10, augment=False, seed=0,
+    examples = M.RemixedEpochs(clean, noise, frames, augment=False, seed=0,
                                target="magnitude")
     clean_magnitude, _ = dsp.stft_frames(clean)
-    before_inputs, before_targets = _epoch(batches)
+    before_inputs, before_targets = examples.epoch()
     for _ in range(2):
-        batches.on_epoch_end()
-        after_inputs, after_targets = _epoch(batches)
+        examples.next_epoch()
+        after_inputs, after_targets = examples.epoch()
         before_rows = _row_index(before_targets, clean_magnitude)
         after_rows = _row_index(after_targets, clean_magnitude)
         assert not np.array_equal(before_rows, after_rows)  # reshuffled...
@@ -708,17 +701,17 @@ def test_remixed_batches_without_augment_keep_the_mixture(remix_signals, frames)
 
 
 @pytest.mark.parametrize("frames", [1, 20])
-def test_remixed_batches_with_silent_noise_target_the_input(remix_signals, frames):
+def test_remixed_epochs_with_silent_noise_target_the_input(remix_signals, frames):
     """Without noise the noisy phase is the clean phase, so the phase-sensitive target is the
     clean magnitude, which is also each input's current frame, in every epoch."""
     clean, _ = remix_signals
-    batches = M.RemixedBatches(clean, np.zeros_like(clean), frames, batch_size=10, augment=True,
+    examples = M.RemixedEpochs(clean, np.zeros_like(clean), frames, augment=True,
                                seed=3)
     for _ in range(3):
-        inputs, targets = _epoch(batches)
+        inputs, targets = examples.epoch()
         current = inputs.reshape(len(inputs), frames, 513)[:, -1]
         np.testing.assert_allclose(current, targets, rtol=1e-5, atol=1e-7)
-        batches.on_epoch_end()
+        examples.next_epoch()
 
 
 def test_piecewise_gains_hold_one_level_per_piece():
@@ -744,8 +737,8 @@ def test_piecewise_gains_reject_bad_arguments(spread, piece):
         M.piecewise_gains(10, spread, np.random.default_rng(0), piece=piece)
 
 
-def _epoch_energy_db(batches):
-    inputs, _ = _epoch(batches)
+def _epoch_energy_db(examples):
+    inputs, _ = examples.epoch()
     return 10 * np.log10(np.sum(inputs.astype(np.float64) ** 2))
 
 
@@ -754,13 +747,13 @@ def test_remixed_epochs_scale_the_noise_by_up_to_the_gain_spread(remix_signals, 
     """Silent speech under 1 s of steady noise (one piece): a re-mixed epoch holds the same noise
     shifted, and with a gain spread, scaled by one gain within it (the recorded epochs never)."""
     _, noise = remix_signals
-    batches = M.RemixedBatches(np.zeros_like(noise), noise, 1, batch_size=10, augment=True,
+    examples = M.RemixedEpochs(np.zeros_like(noise), noise, 1, augment=True,
                                seed=0, noise_gain_db=spread)
-    recorded = _epoch_energy_db(batches)
+    recorded = _epoch_energy_db(examples)
     changes = []
     for epoch in range(1, 7):
-        batches.on_epoch_end()
-        change = _epoch_energy_db(batches) - recorded
+        examples.next_epoch()
+        change = _epoch_energy_db(examples) - recorded
         if epoch % 2 == 0:
             assert change == 0.0
         else:

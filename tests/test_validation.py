@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import dsp_helpers as dsp
 import models_tf as M
 
 HOP = 512
@@ -116,3 +117,22 @@ def test_a_validation_tail_on_the_noisiest_stretch_does(pair_with_a_noisy_last_t
     """The test above has the power to fail: with the last tenth held out for validation, the
     network never trains on the loud noise, and the rotated pair's network does better."""
     assert _rotation_gap(pair_with_a_noisy_last_tenth, validation="tail") < -2.0
+
+
+def test_early_stopping_waits_patience_epochs_and_restores_the_best_weights(noisy_pair):
+    """A learning rate far too high makes the validation loss stop improving: training stops
+    ``patience`` epochs after the best one, and the model is left with that epoch's weights
+    (its loss on the validation part is the one recorded for that epoch)."""
+    clean, dirty = noisy_pair
+    model = M.build_cnn1d(seed=0)
+    run = M.train_denoiser(model, clean, dirty, epochs=12, validation="blocks", patience=2,
+                           learning_rate=1.0, augment=False)
+    assert run.epochs < 12 and run.epochs == run.best_epoch + 2
+    assert run.summary().endswith(f"kept epoch {run.best_epoch} (validation loss "
+                                  f"{run.history['val_loss'][run.best_epoch - 1]:.4g})")
+    _, (held_clean, held_dirty) = M.split_for_validation(
+        (clean, dirty), M.validation_ranges(len(clean), "blocks"))
+    magnitude, phase = dsp.stft_frames(held_dirty)
+    target = dsp.target_magnitude(*dsp.stft_frames(held_clean), phase, "phase_sensitive")
+    loss = model.evaluate(M.as_model_input(magnitude, 1), target, verbose=0)
+    assert loss == pytest.approx(run.history["val_loss"][run.best_epoch - 1], rel=1e-4)
