@@ -350,9 +350,9 @@ class RemixedEpochs:
     mixture.
 
     :meth:`epoch` materialises the whole epoch (for the 2D CNN, 20 × 513 float32 values per
-    frame: about 100 MB for a minute of audio), so that Keras batches it from arrays: a
-    ``keras.utils.PyDataset`` reaches TensorFlow through a Python generator, which made every
-    training step on a CPU two to three times slower, even after it was done.
+    frame: about 100 MB for a minute of audio), so that Keras batches it from arrays rather
+    than through a Python generator, which is how it feeds a ``keras.utils.PyDataset`` to
+    TensorFlow (``python -m benchmarks.feeding`` times both).
     """
 
     def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, augment: bool,

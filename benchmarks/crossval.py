@@ -58,6 +58,7 @@ VARIANTS = {
     "lr-1e-3": {"validation": "none", "learning_rate": 1e-3},
     "weight-decay-0.05": {"validation": "none", "weight_decay": 0.05},
     "epochs-x2": {"validation": "none", "epoch_scale": 2},
+    "width-2": {"validation": "none", "build": {"width": 2.0}},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",

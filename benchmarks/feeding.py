@@ -1,0 +1,107 @@
+"""Time one training epoch of a CNN fed three ways, each in a fresh process.
+
+    python -m benchmarks.feeding [--audio-dir audio] [--model cnn1d] [--epochs 6]
+
+* ``arrays``: what :func:`models_tf.train_denoiser` does, one ``fit`` call per epoch on the
+  arrays of :meth:`models_tf.RemixedEpochs.epoch`;
+* ``pydataset``: the same examples in minibatches from a ``keras.utils.PyDataset``, which Keras
+  hands to TensorFlow through ``tf.data.Dataset.from_generator``;
+* ``arrays-after-pydataset``: ``arrays`` again, in a process that first trained one epoch from the
+  PyDataset (a fresh network each time).
+
+Prints the median seconds per epoch after the first (which builds the graph). The network is
+trained on the whole training pair with :func:`models_tf.train_denoiser`'s defaults, minus the
+loss scaling and learning-rate schedule, which do not change the cost of a step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import subprocess
+import sys
+import time
+
+MODES = ("arrays", "pydataset", "arrays-after-pydataset")
+
+
+def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int) -> float:
+    import keras
+
+    import dsp_helpers as dsp
+    import models_tf
+
+    recordings = dsp.find_recordings(audio_dir)
+    clean, dirty = dsp.load_pair(recordings.train_clean, recordings.train_dirty)
+    build = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d}[model_name]
+
+    class EpochBatches(keras.utils.PyDataset):
+        def __init__(self, examples: models_tf.RemixedEpochs, batch_size: int = 64):
+            super().__init__()
+            self.examples, self.batch_size = examples, batch_size
+            self.inputs, self.targets = examples.epoch()
+
+        def __len__(self):
+            return math.ceil(len(self.targets) / self.batch_size)
+
+        def __getitem__(self, index):
+            rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+            return self.inputs[rows], self.targets[rows]
+
+        def on_epoch_end(self):
+            self.examples.next_epoch()
+            self.inputs, self.targets = self.examples.epoch()
+
+    def fresh():
+        model = build()
+        model.compile(optimizer="adam", loss="mse")
+        examples = models_tf.RemixedEpochs(clean, dirty - clean, models_tf.context_frames(model),
+                                           augment=True, seed=0)
+        return model, examples
+
+    if mode == "arrays-after-pydataset":
+        model, examples = fresh()
+        model.fit(EpochBatches(examples), epochs=1, verbose=0)
+    model, examples = fresh()
+    times = []
+    if mode == "pydataset":
+        class Timer(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                times.append(time.perf_counter() - self.start)
+
+        model.fit(EpochBatches(examples), epochs=epochs, verbose=0, callbacks=[Timer()])
+    else:
+        for _ in range(epochs):
+            start = time.perf_counter()
+            inputs, targets = examples.epoch()
+            model.fit(inputs, targets, batch_size=64, shuffle=False, verbose=0)
+            examples.next_epoch()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times[1:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--audio-dir", default="audio")
+    parser.add_argument("--model", default="cnn1d", choices=("cnn1d", "cnn2d"))
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--mode", choices=MODES, help="measure this mode in this process only")
+    args = parser.parse_args()
+    if args.mode:
+        print(f"{seconds_per_epoch(args.audio_dir, args.model, args.mode, args.epochs):.3f}")
+        return
+    print(f"{args.model}: seconds per training epoch (median of epochs 2-{args.epochs})")
+    for mode in MODES:
+        result = subprocess.run([sys.executable, "-m", "benchmarks.feeding", "--mode", mode,
+                                 "--model", args.model, "--epochs", str(args.epochs),
+                                 "--audio-dir", args.audio_dir],
+                                capture_output=True, text=True, check=True)
+        print(f"  {mode:24s} {result.stdout.split()[-1]} s")
+
+
+if __name__ == "__main__":
+    main()
