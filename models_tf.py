@@ -292,10 +292,13 @@ def build_fc(hidden_units=(1024, 1024), seed: int = 0, dropout: float = 0.0,
     return _gain_network((dsp.N_BINS,), dense_layers, "fc", seed, dropout)
 
 
-def default_epochs(model: keras.Model) -> int:
+def default_epochs(model: keras.Model, scale: float = 1.0) -> int:
     """The epoch budget :func:`train_denoiser` gives ``model`` unless told otherwise: 60 for a
-    network that sees one spectrum, 100 for one that sees a window of frames (the 2D CNN)."""
-    return 60 if context_frames(model) == 1 else 100
+    network that sees one spectrum, 100 for one that sees a window of frames (the 2D CNN),
+    times ``scale`` (rounded, at least 1): ``scale = 0.5`` is the notebook's half budget."""
+    if not scale > 0.0:
+        raise ValueError(f"the epoch scale must be positive, got {scale}")
+    return max(1, round(scale * (60 if context_frames(model) == 1 else 100)))
 
 
 def silence_level(model: keras.Model) -> float:

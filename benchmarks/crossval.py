@@ -48,7 +48,7 @@ ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
 REFERENCES = ("RNNoise", "DeepFilterNet3")
 
 # Named training recipes: keyword arguments of models_tf.train_denoiser, under "build" those of
-# the model's builder, and "epoch_scale" times each model's epoch budget.
+# the model's builder, and "epoch_scale" times each model's epoch budget (rounded).
 VARIANTS = {
     "tail": {"validation": "tail"},
     "blocks": {"validation": "blocks"},
@@ -58,6 +58,9 @@ VARIANTS = {
     "lr-1e-3": {"validation": "none", "learning_rate": 1e-3},
     "weight-decay-0.05": {"validation": "none", "weight_decay": 0.05},
     "epochs-x2": {"validation": "none", "epoch_scale": 2},
+    "epochs-x0.5": {"validation": "none", "epoch_scale": 0.5},
+    "epochs-x0.4": {"validation": "none", "epoch_scale": 0.4},
+    "epochs-x0.5-lr-4e-3": {"validation": "none", "epoch_scale": 0.5, "learning_rate": 4e-3},
     "width-2": {"validation": "none", "build": {"width": 2.0}},
 }
 
@@ -167,7 +170,8 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                     epoch_scale = recipe.pop("epoch_scale", 1)
                     for name in [m for m in models if m in TRAINED]:
                         model = TRAINED[name](seed=seed, **build)
-                        budget = epoch_scale * (epochs or models_tf.default_epochs(model))
+                        budget = (round(epoch_scale * epochs) if epochs
+                                  else models_tf.default_epochs(model, epoch_scale))
                         run = models_tf.train_denoiser(model, train_clean, train_dirty, seed=seed,
                                                        epochs=budget, **recipe)
                         estimates[name] = {clip: models_tf.denoise_waveform(model, noisy)

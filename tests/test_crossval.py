@@ -163,7 +163,8 @@ def test_every_named_recipe_is_accepted_by_training_and_every_builder():
     for name, recipe in cv.VARIANTS.items():
         recipe = dict(recipe)
         build = recipe.pop("build", {})
-        assert isinstance(recipe.pop("epoch_scale", 1), int), name
+        scale = recipe.pop("epoch_scale", 1)
+        assert isinstance(scale, (int, float)) and scale > 0, name
         assert set(recipe) <= training, name
         for builder in cv.TRAINED.values():
             assert set(build) <= set(inspect.signature(builder).parameters), name

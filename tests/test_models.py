@@ -57,6 +57,14 @@ def test_default_epochs_give_the_2d_cnn_the_larger_budget(default_models):
     assert M.default_epochs(default_models[1]) == 60
     assert M.default_epochs(M.build_fc((8,))) == 60
     assert M.default_epochs(default_models[2]) == 100
+    assert M.default_epochs(default_models[1], 0.5) == 30
+    assert M.default_epochs(default_models[2], 0.5) == 50
+    assert M.default_epochs(default_models[2], 0.001) == 1
+
+
+def test_default_epochs_refuse_a_scale_that_is_not_positive(default_models):
+    with pytest.raises(ValueError, match="epoch scale must be positive, got 0"):
+        M.default_epochs(default_models[1], 0.0)
 
 
 def test_output_is_a_gain_on_the_current_noisy_frame(default_models):
