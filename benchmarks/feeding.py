@@ -3,11 +3,16 @@
     python -m benchmarks.feeding [--audio-dir audio] [--model cnn1d] [--epochs 6]
 
 * ``arrays``: what :func:`models_tf.train_denoiser` does, one ``fit`` call per epoch on the
-  arrays of :meth:`models_tf.RemixedEpochs.epoch`;
+  arrays of :meth:`models_tf.RemixedEpochs.epoch`, :data:`models_tf.STEPS_PER_EXECUTION`
+  minibatch steps per call into TensorFlow;
+* ``arrays-one-step``: the same with one step per call (Keras' default), which gives the same
+  weights;
 * ``pydataset``: the same examples in minibatches from a ``keras.utils.PyDataset``, which Keras
   hands to TensorFlow through ``tf.data.Dataset.from_generator``;
 * ``arrays-after-pydataset``: ``arrays`` again, in a process that first trained one epoch from the
   PyDataset (a fresh network each time).
+
+All but ``arrays`` take one step per call.
 
 Prints the median seconds per epoch after the first (which builds the graph). The network is
 trained on the whole training pair with :func:`models_tf.train_denoiser`'s defaults, minus the
@@ -23,7 +28,7 @@ import subprocess
 import sys
 import time
 
-MODES = ("arrays", "pydataset", "arrays-after-pydataset")
+MODES = ("arrays", "arrays-one-step", "pydataset", "arrays-after-pydataset")
 
 
 def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int) -> float:
@@ -53,9 +58,9 @@ def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int) -
             self.examples.next_epoch()
             self.inputs, self.targets = self.examples.epoch()
 
-    def fresh():
+    def fresh(steps_per_execution=1):
         model = build()
-        model.compile(optimizer="adam", loss="mse")
+        model.compile(optimizer="adam", loss="mse", steps_per_execution=steps_per_execution)
         examples = models_tf.RemixedEpochs(clean, dirty - clean, models_tf.context_frames(model),
                                            augment=True, seed=0)
         return model, examples
@@ -63,7 +68,7 @@ def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int) -
     if mode == "arrays-after-pydataset":
         model, examples = fresh()
         model.fit(EpochBatches(examples), epochs=1, verbose=0)
-    model, examples = fresh()
+    model, examples = fresh(models_tf.STEPS_PER_EXECUTION if mode == "arrays" else 1)
     times = []
     if mode == "pydataset":
         class Timer(keras.callbacks.Callback):

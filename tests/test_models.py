@@ -395,6 +395,17 @@ def test_seeded_training_is_reproducible(train_small, noisy_pair):
     assert other.history["loss"] != first.history["loss"]
 
 
+def test_every_epoch_takes_one_step_per_minibatch(train_small, noisy_pair, quick_epochs):
+    """Several steps run per call into TensorFlow (``STEPS_PER_EXECUTION``), yet each epoch
+    still trains on all of its frames once: ceil(frames / batch) optimizer steps, also when
+    that is not a multiple of the steps per call."""
+    batch_size = 5
+    steps = -(-len(dsp.stft_frames(noisy_pair[1])[0]) // batch_size)  # 94 frames: 19 steps
+    assert M.STEPS_PER_EXECUTION > 1 and steps % M.STEPS_PER_EXECUTION != 0
+    model, _ = train_small(M.build_cnn1d, SMALL_1D, noisy_pair, batch_size=batch_size)
+    assert model.optimizer.iterations.numpy() == quick_epochs * steps
+
+
 def test_default_seeds_make_runs_reproducible(train_small, noisy_pair):
     """Built and trained with the default seeds, two runs give identical histories."""
     _, first = train_small(M.build_cnn1d, SMALL_1D, noisy_pair, build_seed=None)
