@@ -210,11 +210,17 @@ def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: s
     return keras.Model(noisy, clean_estimate, name=name)
 
 
-def widened(blocks, width: float) -> list[ConvBlock]:
-    """``blocks`` with ``width`` times as many kernels in every layer (rounded, at least 1)."""
+def _scaled_counts(counts, width: float) -> list[int]:
+    """Kernels or units per layer, ``counts``, times ``width``: rounded, at least 1 each."""
     if not width > 0.0:
         raise ValueError(f"width must be positive, got {width}")
-    return [replace(block, filters=max(1, round(block.filters * width))) for block in blocks]
+    return [max(1, round(count * width)) for count in counts]
+
+
+def widened(blocks, width: float) -> list[ConvBlock]:
+    """``blocks`` with ``width`` times as many kernels in every layer (rounded, at least 1)."""
+    filters = _scaled_counts([block.filters for block in blocks], width)
+    return [replace(block, filters=count) for block, count in zip(blocks, filters)]
 
 
 def _conv_network(input_shape: tuple[int, ...], blocks, name: str, seed: int,
@@ -283,9 +289,7 @@ def build_fc(hidden_units=(1024, 1024), seed: int = 0, dropout: float = 0.0,
     """Homework 1's fully connected network, as a baseline for the CNNs: one spectrum
     ``(513, 1)`` in, the same input compression and gain output as :func:`build_cnn1d`, with
     ``Dense`` ReLU layers of ``hidden_units`` (times ``width``) instead of convolutions."""
-    if not width > 0.0:
-        raise ValueError(f"width must be positive, got {width}")
-    hidden_units = [max(1, round(units * width)) for units in hidden_units]
+    hidden_units = _scaled_counts(hidden_units, width)
 
     def dense_layers(features):
         features = keras.layers.Flatten(name="spectrum")(features)
@@ -353,7 +357,9 @@ class RemixedEpochs:
     epochs (0, 2, ...) use the recorded mixture ``clean + noise``. With ``augment``, odd epochs
     re-mix the clean speech with the noise circularly shifted by a random offset: the same
     speech under new noise placements, each second of the noise scaled by
-    :func:`piecewise_gains` of ``noise_gain_db``. Without it, every epoch uses the recorded
+    :func:`piecewise_gains` of ``noise_gain_db``, the speech sped up or slowed down by a rate
+    drawn uniformly within ``1 ± speech_rate_spread`` (:func:`dsp_helpers.speed_changed`, its
+    targets computed from the changed speech). Without it, every epoch uses the recorded
     mixture.
 
     :meth:`epoch` materialises the whole epoch (for the 2D CNN, 20 × 513 float32 values per
@@ -364,9 +370,12 @@ class RemixedEpochs:
 
     def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, augment: bool,
                  seed: int, target: str = "phase_sensitive",
-                 silence_level: float = dsp.SILENCE_MAGNITUDE, noise_gain_db: float = 0.0):
+                 silence_level: float = dsp.SILENCE_MAGNITUDE, noise_gain_db: float = 0.0,
+                 speech_rate_spread: float = 0.0):
+        if not 0.0 <= speech_rate_spread < 0.5:
+            raise ValueError(f"speech_rate_spread must be in [0, 0.5), got {speech_rate_spread}")
         self.clean, self.noise, self.frames = clean, noise, frames
-        self.noise_gain_db = noise_gain_db
+        self.noise_gain_db, self.speech_rate_spread = noise_gain_db, speech_rate_spread
         self.silence_level = silence_level
         self.augment, self.target_kind = augment, target
         self.rng = np.random.default_rng(seed)
@@ -376,17 +385,22 @@ class RemixedEpochs:
         self.recorded = self._mixture(shift=0)
         self._use(self.recorded)
 
-    def _mixture(self, shift: int, gain_db: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    def _mixture(self, shift: int, gain_db: float = 0.0,
+                 speech_rate: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """Padded noisy input ``(frames - 1 + count, 513)`` and target ``(count, 513)`` of the
-        clean speech plus the noise circularly shifted by ``shift`` samples, its pieces scaled
-        by :func:`piecewise_gains` of ``gain_db``."""
+        clean speech played ``speech_rate`` times faster plus the noise circularly shifted by
+        ``shift`` samples, its pieces scaled by :func:`piecewise_gains` of ``gain_db``."""
         noise = np.roll(self.noise, shift)
         if gain_db:
             noise = noise * piecewise_gains(len(noise), gain_db, self.rng)
-        noisy_magnitude, noisy_phase = dsp.stft_frames(self.clean + noise)
+        clean, clean_magnitude, clean_phase = self.clean, self.clean_magnitude, self.clean_phase
+        if speech_rate != 1.0:
+            clean = dsp.speed_changed(self.clean, speech_rate, len(self.clean))
+            clean_magnitude, clean_phase = dsp.stft_frames(clean)
+        noisy_magnitude, noisy_phase = dsp.stft_frames(clean + noise)
         silence = dsp.silence_frames(self.frames - 1, int(self.rng.integers(2**31)),
                                      self.silence_level)
-        target = dsp.target_magnitude(self.clean_magnitude, self.clean_phase, noisy_phase,
+        target = dsp.target_magnitude(clean_magnitude, clean_phase, noisy_phase,
                                       self.target_kind)
         return np.concatenate([silence, noisy_magnitude]), target
 
@@ -405,8 +419,11 @@ class RemixedEpochs:
         mixture, in a new order."""
         self.number += 1
         if self.augment and self.number % 2 == 1:
+            spread = self.speech_rate_spread
             self._use(self._mixture(shift=int(self.rng.integers(len(self.noise))),
-                                    gain_db=self.noise_gain_db))
+                                    gain_db=self.noise_gain_db,
+                                    speech_rate=self.rng.uniform(1 - spread, 1 + spread)
+                                    if spread else 1.0))
         else:
             self._use(self.recorded)
 
@@ -506,13 +523,15 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
                    validation: str = "none", validation_fraction: float = 0.1,
                    validation_blocks: int = 8, augment: bool = True, patience: int = 20,
                    seed: int = 0, target: str = "phase_sensitive",
-                   noise_gain_db: float = 0.0, weight_decay: float = 0.0) -> TrainingRun:
+                   noise_gain_db: float = 0.0, speech_rate_spread: float = 0.0,
+                   weight_decay: float = 0.0) -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
 
     :func:`validation_ranges` of the ``validation`` scheme are held out (see
     :func:`split_for_validation`: no frame or image mixes the two parts). The rest trains on
     :class:`RemixedEpochs` (the recorded mixture, alternating with re-mixes if ``augment``,
-    whose noise pieces are scaled by up to ``noise_gain_db``) in minibatches of ``batch_size``
+    whose noise pieces are scaled by up to ``noise_gain_db`` and whose speech is sped up or
+    slowed down by up to ``speech_rate_spread``) in minibatches of ``batch_size``
     with the mean squared error between the output and the ``target`` kind of
     :func:`dsp_helpers.target_magnitude`, in units of :func:`typical_magnitude` of the noisy
     input squared (so a quiet recording trains as a loud one does; in raw units its tiny
@@ -539,7 +558,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     _adapt_input_compression(model, training_magnitude)
     padding = silence_level(model)
     examples = RemixedEpochs(train_clean, train_dirty - train_clean, frames, augment, seed,
-                             target, padding, noise_gain_db)
+                             target, padding, noise_gain_db, speech_rate_spread)
     optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
     model.compile(optimizer=optimizer, loss="mse",
                   loss_weights=[typical_magnitude(training_magnitude) ** -2],
@@ -578,6 +597,14 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     seconds = time.perf_counter() - start
     epochs_run = len(record["loss"])
     return TrainingRun(record, seconds, epochs_run, best_epoch if ranges else epochs_run)
+
+
+def save_denoiser(model: keras.Model, path) -> None:
+    """Save a trained ``model`` for denoising to a ``.keras`` file, loadable with
+    ``keras.saving.load_model``: its layers and weights (the input compression's floor and
+    statistics included), without the optimizer. ``model.save`` would also store Adam's two
+    running moments per weight, three times the weights' size, which denoising never reads."""
+    keras.Model(model.inputs, model.outputs, name=model.name).save(path)
 
 
 # --------------------------------------------------------------------------------------------

@@ -509,6 +509,23 @@ def test_save_and_load_gives_identical_predictions(trained, tmp_path, frames):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("frames", [1, 2])
+def test_save_denoiser_keeps_what_denoising_needs_and_drops_the_optimizer(trained, tmp_path,
+                                                                           frames):
+    model = trained[frames]
+    full, lean = tmp_path / "full.keras", tmp_path / "lean.keras"
+    model.save(full)
+    M.save_denoiser(model, lean)
+    loaded = keras.saving.load_model(lean)
+    assert loaded.name == model.name and not loaded.compiled
+    assert M.silence_level(loaded) == M.silence_level(model)
+    noisy = _random_magnitudes((50, 513), seed=6)
+    np.testing.assert_array_equal(M.denoise_magnitude(loaded, noisy),
+                                  M.denoise_magnitude(model, noisy))
+    weights = sum(w.nbytes for w in model.get_weights())
+    assert lean.stat().st_size < 1.1 * weights + 100_000 < full.stat().st_size
+
+
 def test_log_magnitude_layer_round_trips_its_config():
     layer = M.LogMagnitude(initial_floor=0.5, name="log")
     clone = M.LogMagnitude.from_config(layer.get_config())
