@@ -22,6 +22,7 @@ from pathlib import Path
 import librosa
 import numpy as np
 import soundfile as sf
+from scipy.signal import resample_poly
 
 SAMPLE_RATE = 16_000
 N_FFT = 1024
@@ -146,6 +147,21 @@ def excerpt(signal: np.ndarray, seconds: float, start_seconds: float = 0.0,
     """At most ``seconds`` of ``signal`` starting at ``start_seconds``: ``(samples,)``."""
     start = int(round(start_seconds * sample_rate))
     return signal[start:start + int(round(seconds * sample_rate))]
+
+
+def speed_changed(signal: np.ndarray, rate: float, length: int | None = None) -> np.ndarray:
+    """``signal`` ``(samples,)`` played ``rate`` times faster, as a tape sped up: resampled by
+    ``1 / rate`` (to the nearest hundredth), so durations shrink and every frequency, pitch and
+    formants alike, rises by the factor ``rate``. Cut or zero-padded at the end to ``length``
+    samples (default: the resampled length). Returns float32."""
+    if not 0.5 <= rate <= 2.0:
+        raise ValueError(f"speed rate must be between 0.5 and 2, got {rate}")
+    down = round(rate * 100)
+    changed = resample_poly(np.asarray(signal, dtype=np.float64), 100 // math.gcd(100, down),
+                            down // math.gcd(100, down))
+    if length is not None:
+        changed = np.pad(changed[:length], (0, max(0, length - len(changed))))
+    return changed.astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------

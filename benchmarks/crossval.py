@@ -62,6 +62,7 @@ VARIANTS = {
     "epochs-x0.4": {"validation": "none", "epoch_scale": 0.4},
     "epochs-x0.5-lr-4e-3": {"validation": "none", "epoch_scale": 0.5, "learning_rate": 4e-3},
     "width-2": {"validation": "none", "build": {"width": 2.0}},
+    "speed-0.1-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "speech_rate_spread": 0.1},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",

@@ -586,3 +586,26 @@ def test_load_test_clips_pairs_noisy_with_clean_or_none(tmp_path, write_wav):
     assert clean is None
 
 
+
+
+@pytest.mark.parametrize("rate, length", [(1.25, 12_800), (0.8, 20_000), (1.0, 16_000)])
+def test_speed_changed_scales_time_and_frequency_by_the_rate(rate, length):
+    seconds = np.arange(16_000) / 16_000
+    tone = np.sin(2 * np.pi * 1000 * seconds).astype(np.float32)
+    changed = dsp.speed_changed(tone, rate)
+    assert changed.shape == (length,) and changed.dtype == np.float32
+    spectrum = np.abs(np.fft.rfft(changed * np.hanning(length)))
+    assert np.argmax(spectrum) * 16_000 / length == pytest.approx(1000 * rate, abs=1.0)
+
+
+def test_speed_changed_cuts_or_pads_to_the_length_asked():
+    signal = np.ones(1000, dtype=np.float32)
+    assert dsp.speed_changed(signal, 0.8, 1000).shape == (1000,)  # 1,250 samples, cut
+    faster = dsp.speed_changed(signal, 1.25, 1000)                 # 800 samples, padded
+    assert faster.shape == (1000,) and np.all(faster[800:] == 0.0) and faster[400] != 0.0
+
+
+@pytest.mark.parametrize("rate", [0.3, 2.5])
+def test_speed_changed_rejects_a_rate_out_of_range(rate):
+    with pytest.raises(ValueError, match="speed rate must be between 0.5 and 2"):
+        dsp.speed_changed(np.ones(10), rate)

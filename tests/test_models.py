@@ -926,3 +926,36 @@ def test_fc_denoises_a_waveform_of_any_length(trained_fc, noisy_pair):
     denoised = M.denoise_waveform(model, dirty[:20_001])
     assert denoised.shape == (20_001,) and denoised.dtype == np.float32
     assert np.all(np.isfinite(denoised))
+
+
+def _sorted_rows(spectra):
+    """The rows of ``(frames, 513)`` spectra in lexicographic order (an epoch's order undone)."""
+    return spectra[np.lexsort(spectra.T[::-1])]
+
+
+@pytest.mark.parametrize("spread", [0.0, 0.1])
+def test_remixed_epochs_change_the_speech_rate_within_the_spread(remix_signals, spread):
+    """With a speech-rate spread, a re-mixed epoch's targets are the magnitudes of the speech
+    sped up or slowed down by one rate within it (to the hundredth); without, of the speech
+    itself, as in every recorded epoch."""
+    clean, noise = remix_signals
+    examples = M.RemixedEpochs(clean, noise, 1, augment=True, seed=0, target="magnitude",
+                               speech_rate_spread=spread)
+    unchanged = _sorted_rows(dsp.stft_frames(clean)[0])
+    for epoch in range(1, 4):
+        examples.next_epoch()
+        targets = _sorted_rows(examples.epoch()[1])
+        if epoch % 2 == 0 or spread == 0.0:
+            np.testing.assert_array_equal(targets, unchanged)
+            continue
+        rates = [rate for rate in np.arange(0.9, 1.105, 0.01)
+                 if np.allclose(targets, _sorted_rows(dsp.stft_frames(
+                     dsp.speed_changed(clean, rate, len(clean)))[0]), atol=1e-6)]
+        assert len(rates) == 1 and abs(rates[0] - 1.0) > 0.005
+
+
+@pytest.mark.parametrize("spread", [-0.1, 0.5])
+def test_remixed_epochs_reject_a_speech_rate_spread_out_of_range(remix_signals, spread):
+    clean, noise = remix_signals
+    with pytest.raises(ValueError, match=r"speech_rate_spread must be in \[0, 0.5\)"):
+        M.RemixedEpochs(clean, noise, 1, augment=True, seed=0, speech_rate_spread=spread)
