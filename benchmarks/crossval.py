@@ -259,6 +259,17 @@ def paired_difference(first: dict[tuple, float], second: dict[tuple, float]
     return mean, error, len(common)
 
 
+def difference_line(label: str, first: dict[tuple, float], second: dict[tuple, float]) -> str:
+    """One line of a report: ``label``, then :func:`paired_difference` of ``first - second``
+    (mean ± s.e., dB) over how many folds (or runs, with several seeds), and whether it
+    exceeds twice its standard error."""
+    mean, error, count = paired_difference(first, second)
+    seeds = {seed for _, seed in set(first) & set(second)}
+    over = f"{count} folds" if len(seeds) == 1 else f"{count} runs (folds × seeds)"
+    verdict = "beyond" if abs(mean) > 2 * error else "within"
+    return f"{label}: {mean:+.2f} ± {error:.2f} dB over {over} ({verdict} twice the standard error)"
+
+
 def _fold_baselines(rows: list[dict]) -> tuple[dict[tuple, float], dict[tuple, float]]:
     """The held-out folds' noisy-input and reference SNRs, each ``{(fold, seed): dB}``."""
     fold_rows = [row for row in rows if row["clip"] == FOLD_CLIP]

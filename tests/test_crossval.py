@@ -169,3 +169,14 @@ def test_every_named_recipe_is_accepted_by_training_and_every_builder():
         for builder in cv.TRAINED.values():
             assert set(build) <= set(inspect.signature(builder).parameters), name
 
+
+
+def test_difference_line_states_mean_error_count_and_verdict():
+    first = {(1, 0): 2.0, (2, 0): 3.0, (3, 0): 4.0}
+    second = {(1, 0): 1.0, (2, 0): 1.0, (3, 0): 1.0}   # differences 1, 2, 3: mean 2, s.e. 0.577
+    assert cv.difference_line("a − b", first, second) == \
+        "a − b: +2.00 ± 0.58 dB over 3 folds (beyond twice the standard error)"
+    noisy = {(1, 0): 1.0, (2, 0): -0.5, (1, 1): 1.5, (2, 1): -1.0}  # mean 0.25, s.e. 0.6
+    zero = dict.fromkeys(noisy, 0.0)
+    assert cv.difference_line("x", noisy, zero) == \
+        "x: +0.25 ± 0.60 dB over 4 runs (folds × seeds) (within twice the standard error)"
