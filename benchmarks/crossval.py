@@ -63,6 +63,11 @@ VARIANTS = {
     "epochs-x0.5-lr-4e-3": {"validation": "none", "epoch_scale": 0.5, "learning_rate": 4e-3},
     "width-2": {"validation": "none", "build": {"width": 2.0}},
     "speed-0.1-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "speech_rate_spread": 0.1},
+    # the 2D CNN (--models cnn2d only) with the 20 frames merged two at a time in its first layer
+    # (instead of four), so that the current frame shares its first features with one frame only
+    "time-pairs-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "build": {"blocks": (
+        models_tf.ConvBlock(16, (2, 9), (2, 2)), models_tf.ConvBlock(32, (5, 7), (5, 2)),
+        models_tf.ConvBlock(32, (2, 5), (1, 2)))}},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",

@@ -586,8 +586,6 @@ def test_load_test_clips_pairs_noisy_with_clean_or_none(tmp_path, write_wav):
     assert clean is None
 
 
-
-
 @pytest.mark.parametrize("rate, length", [(1.25, 12_800), (0.8, 20_000), (1.0, 16_000)])
 def test_speed_changed_scales_time_and_frequency_by_the_rate(rate, length):
     seconds = np.arange(16_000) / 16_000
