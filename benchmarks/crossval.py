@@ -47,6 +47,12 @@ TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
 ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
 REFERENCES = ("RNNoise", "DeepFilterNet3")
 
+# A layout for the 2D CNN (variants "time-pairs", with --models cnn2d only): the 20 frames merged
+# two at a time by the first layer (instead of four), so that the frame being denoised shares its
+# first features with one earlier frame only; then five pairs at a time, then the last two rows.
+CNN2D_TIME_PAIRS = (models_tf.ConvBlock(16, (2, 9), (2, 2)), models_tf.ConvBlock(32, (5, 7), (5, 2)),
+                    models_tf.ConvBlock(32, (2, 5), (1, 2)))
+
 # Named training recipes: keyword arguments of models_tf.train_denoiser, under "build" those of
 # the model's builder, and "epoch_scale" times each model's epoch budget (rounded).
 VARIANTS = {
@@ -63,11 +69,9 @@ VARIANTS = {
     "epochs-x0.5-lr-4e-3": {"validation": "none", "epoch_scale": 0.5, "learning_rate": 4e-3},
     "width-2": {"validation": "none", "build": {"width": 2.0}},
     "speed-0.1-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "speech_rate_spread": 0.1},
-    # the 2D CNN (--models cnn2d only) with the 20 frames merged two at a time in its first layer
-    # (instead of four), so that the current frame shares its first features with one frame only
-    "time-pairs-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "build": {"blocks": (
-        models_tf.ConvBlock(16, (2, 9), (2, 2)), models_tf.ConvBlock(32, (5, 7), (5, 2)),
-        models_tf.ConvBlock(32, (2, 5), (1, 2)))}},
+    "time-pairs": {"validation": "none", "build": {"blocks": CNN2D_TIME_PAIRS}},
+    "time-pairs-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5,
+                               "build": {"blocks": CNN2D_TIME_PAIRS}},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",
