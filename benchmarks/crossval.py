@@ -7,7 +7,8 @@ equation (1) after training on the rest of the pair.
     python -m benchmarks.crossval --summary figures/crossval.csv [--baseline tail]
 
 Fold ``k`` is the ``k``-th of ``--folds`` equal, hop-aligned stretches of the pair. A trained
-model (``cnn1d``, ``cnn2d``, ``fc``, or ``cnn1d-K16``, the 1D CNN with half the kernels) learns
+model (``cnn1d``, ``cnn2d``, ``fc``, ``cnn1d-K16``, the 1D CNN with half the kernels, or
+``cnn2d-pairs``, the 2D CNN with :data:`CNN2D_TIME_PAIRS`) learns
 from the rest of the pair, the stretches before and after the fold joined end to end, with the
 recipe ``--variants`` names (see :data:`VARIANTS`), and denoises the fold as a recording of its
 own; it also denoises every test clip that has a clean reference. With both CNNs, their
@@ -40,18 +41,19 @@ import numpy as np
 import dsp_helpers as dsp
 import models_tf
 
+# A layout for the 2D CNN (model cnn2d-pairs): the 20 frames merged two at a time by the first
+# layer (instead of four), so that the frame being denoised shares its first features with one
+# earlier frame only; then five pairs at a time, then the last two rows.
+CNN2D_TIME_PAIRS = (models_tf.ConvBlock(16, (2, 9), (2, 2)), models_tf.ConvBlock(32, (5, 7), (5, 2)),
+                    models_tf.ConvBlock(32, (2, 5), (1, 2)))
+
 TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
+           "cnn2d-pairs": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_TIME_PAIRS),
            "fc": models_tf.build_fc,
            # the 1D CNN as it was before cross-validation doubled its kernels (K = 16, 32, 32)
            "cnn1d-K16": functools.partial(models_tf.build_cnn1d, width=0.5)}
 ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
 REFERENCES = ("RNNoise", "DeepFilterNet3")
-
-# A layout for the 2D CNN (variants "time-pairs", with --models cnn2d only): the 20 frames merged
-# two at a time by the first layer (instead of four), so that the frame being denoised shares its
-# first features with one earlier frame only; then five pairs at a time, then the last two rows.
-CNN2D_TIME_PAIRS = (models_tf.ConvBlock(16, (2, 9), (2, 2)), models_tf.ConvBlock(32, (5, 7), (5, 2)),
-                    models_tf.ConvBlock(32, (2, 5), (1, 2)))
 
 # Named training recipes: keyword arguments of models_tf.train_denoiser, under "build" those of
 # the model's builder, and "epoch_scale" times each model's epoch budget (rounded).
@@ -69,9 +71,6 @@ VARIANTS = {
     "epochs-x0.5-lr-4e-3": {"validation": "none", "epoch_scale": 0.5, "learning_rate": 4e-3},
     "width-2": {"validation": "none", "build": {"width": 2.0}},
     "speed-0.1-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "speech_rate_spread": 0.1},
-    "time-pairs": {"validation": "none", "build": {"blocks": CNN2D_TIME_PAIRS}},
-    "time-pairs-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5,
-                               "build": {"blocks": CNN2D_TIME_PAIRS}},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",
