@@ -180,8 +180,10 @@ def dimension_table(input_shape: tuple[int, ...], blocks: list[ConvBlock]) -> li
 # --------------------------------------------------------------------------------------------
 
 DEFAULT_CNN1D_BLOCKS = (ConvBlock(32, 9, 2), ConvBlock(64, 7, 2), ConvBlock(64, 5, 2))
-DEFAULT_CNN2D_BLOCKS = (ConvBlock(16, (4, 9), (4, 2)), ConvBlock(32, (5, 7), (1, 2)),
-                        ConvBlock(32, (1, 5), (1, 2)))
+# The 20 frames merged two at a time (ten rows), then five rows at a time (two rows), then the
+# last two: the frame being denoised shares its first features with one earlier frame only.
+DEFAULT_CNN2D_BLOCKS = (ConvBlock(16, (2, 9), (2, 2)), ConvBlock(32, (5, 7), (5, 2)),
+                        ConvBlock(32, (2, 5), (1, 2)))
 
 
 def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: str,

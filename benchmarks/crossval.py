@@ -8,7 +8,7 @@ equation (1) after training on the rest of the pair.
 
 Fold ``k`` is the ``k``-th of ``--folds`` equal, hop-aligned stretches of the pair. A trained
 model (``cnn1d``, ``cnn2d``, ``fc``, ``cnn1d-K16``, the 1D CNN with half the kernels, or
-``cnn2d-pairs``, the 2D CNN with :data:`CNN2D_TIME_PAIRS`) learns
+``cnn2d-fours``, the 2D CNN with its former layout :data:`CNN2D_TIME_FOURS`) learns
 from the rest of the pair, the stretches before and after the fold joined end to end, with the
 recipe ``--variants`` names (see :data:`VARIANTS`), and denoises the fold as a recording of its
 own; it also denoises every test clip that has a clean reference. With both CNNs, their
@@ -41,14 +41,13 @@ import numpy as np
 import dsp_helpers as dsp
 import models_tf
 
-# A layout for the 2D CNN (model cnn2d-pairs): the 20 frames merged two at a time by the first
-# layer (instead of four), so that the frame being denoised shares its first features with one
-# earlier frame only; then five pairs at a time, then the last two rows.
-CNN2D_TIME_PAIRS = (models_tf.ConvBlock(16, (2, 9), (2, 2)), models_tf.ConvBlock(32, (5, 7), (5, 2)),
-                    models_tf.ConvBlock(32, (2, 5), (1, 2)))
+# The 2D CNN's layout before cross-validation replaced it (model cnn2d-fours): the 20 frames
+# merged four at a time by the first layer, then the five rows into one.
+CNN2D_TIME_FOURS = (models_tf.ConvBlock(16, (4, 9), (4, 2)), models_tf.ConvBlock(32, (5, 7), (1, 2)),
+                    models_tf.ConvBlock(32, (1, 5), (1, 2)))
 
 TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
-           "cnn2d-pairs": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_TIME_PAIRS),
+           "cnn2d-fours": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_TIME_FOURS),
            "fc": models_tf.build_fc,
            # the 1D CNN as it was before cross-validation doubled its kernels (K = 16, 32, 32)
            "cnn1d-K16": functools.partial(models_tf.build_cnn1d, width=0.5)}

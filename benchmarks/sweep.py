@@ -1,12 +1,14 @@
 """Hyper-parameter sweep of the 1D CNN (kernel size D, number of kernels K, stride) and a few
 2D CNN variants, each trained with the same budget and scored on unseen speech.
 
-    python -m benchmarks.sweep [--audio-dir audio] [--epochs 30] [--plot-only]
+    python -m benchmarks.sweep [--audio-dir audio] [--epochs 30] [--points LABEL ...] [--plot-only]
 
 Every point trains on the first 80 % of the training pair with the default recipe of
 ``models_tf.train_denoiser`` and an epoch budget of ``--epochs``, and is scored by equation (1)
 on the last 20 %, which no point ever trains on. Besides strides, two points reduce the maps
-with max-pooling (stride-1 convolutions, each followed by a max-pooling of 2). Writes
+with max-pooling (stride-1 convolutions, each followed by a max-pooling of 2); the 2D max-pooling
+point is the former layout in fours with pooling. ``--points`` runs only the points with those
+labels and replaces their rows, keeping the others. Writes
 ``figures/sweep.csv`` (with the recordings and the budget in every row) and
 ``figures/sweep.png`` (held-out SNR against parameter count), which the notebook shows as
 precomputed results.
@@ -26,6 +28,7 @@ from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter  # noqa: E
 
 import dsp_helpers as dsp  # noqa: E402
 import models_tf  # noqa: E402
+from benchmarks import crossval  # noqa: E402
 from models_tf import ConvBlock  # noqa: E402
 
 
@@ -40,15 +43,17 @@ CNN1D_POINTS = sorted({(d, 16, 2) for d in (3, 5, 9, 17, 33)}
                       | {(9, k, 2) for k in (4, 8, 16, 32)}
                       | {(9, 16, s) for s in (2, 3, 4)})
 CNN2D_POINTS = {
-    "default": models_tf.DEFAULT_CNN2D_BLOCKS,
-    "half the kernels": tuple(ConvBlock(max(1, b.filters // 2), b.kernel, b.stride)
-                              for b in models_tf.DEFAULT_CNN2D_BLOCKS),
+    "in pairs (default)": models_tf.DEFAULT_CNN2D_BLOCKS,
+    "in fours": crossval.CNN2D_TIME_FOURS,
+    "in fours, half the kernels": tuple(ConvBlock(max(1, b.filters // 2), b.kernel, b.stride)
+                                        for b in crossval.CNN2D_TIME_FOURS),
     "all kernels 2D": (ConvBlock(16, (4, 5), (4, 2)), ConvBlock(32, (3, 5), (1, 2)),
                        ConvBlock(32, (3, 3), (1, 2))),
     "first design": (ConvBlock(16, (4, 7), (2, 3)), ConvBlock(32, (3, 5), (2, 2)),
                      ConvBlock(32, (4, 3), (1, 2))),
-    "max-pool": (ConvBlock(16, (4, 9), (4, 1), pool=(1, 2)),
-                 ConvBlock(32, (5, 7), 1, pool=(1, 2)), ConvBlock(32, (1, 5), 1, pool=(1, 2))),
+    "in fours, max-pool": (ConvBlock(16, (4, 9), (4, 1), pool=(1, 2)),
+                           ConvBlock(32, (5, 7), 1, pool=(1, 2)),
+                           ConvBlock(32, (1, 5), 1, pool=(1, 2))),
 }
 # The sweep's centre point (D=9 K=16 s=2) with stride-1 convolutions, each followed by a
 # max-pooling of 2.
@@ -96,15 +101,20 @@ def main() -> None:
     parser.add_argument("--audio-dir", default="audio")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--out", default="figures")
+    parser.add_argument("--points", nargs="+", metavar="LABEL",
+                        help="run only these points (the variant labels of sweep.csv) and "
+                             "replace their rows, keeping the others")
     parser.add_argument("--plot-only", action="store_true",
                         help="redraw sweep.png from an existing sweep.csv, training nothing")
     args = parser.parse_args()
 
     out = Path(args.out)
-    if args.plot_only:
+    kept = []
+    if args.plot_only or args.points:
         with open(out / "sweep.csv", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        plot_sweep(rows, out / "sweep.png")
+            kept = list(csv.DictReader(handle))
+    if args.plot_only:
+        plot_sweep(kept, out / "sweep.png")
         print(f"wrote {out / 'sweep.png'}")
         return
 
@@ -119,6 +129,13 @@ def main() -> None:
                        CNN1D_MAX_POOL))
     candidates += [("cnn2d", label, "", "", "", models_tf.build_cnn2d, blocks)
                    for label, blocks in CNN2D_POINTS.items()]
+    if args.points:
+        unknown = set(args.points) - {candidate[1] for candidate in candidates}
+        if unknown:
+            parser.error(f"unknown --points {', '.join(sorted(unknown))}; the labels are "
+                         + ", ".join(candidate[1] for candidate in candidates))
+        candidates = [candidate for candidate in candidates if candidate[1] in args.points]
+        kept = [row for row in kept if row["variant"] not in args.points]
 
     rows = []
     for kind, label, kernel, kernels, stride, build, blocks in candidates:
@@ -132,6 +149,7 @@ def main() -> None:
         print(f"{kind} {label:24s} {model.count_params():>9,} params  {held_out:6.2f} dB  "
               f"({run.seconds:.0f} s)", flush=True)
 
+    rows = kept + rows
     out.mkdir(exist_ok=True)
     with open(out / "sweep.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))

@@ -143,10 +143,10 @@ def test_dimension_table_of_the_default_cnn1d(default_models):
 def test_dimension_table_of_the_default_cnn2d(default_models):
     rows = M.dimension_table((20, 513), M.DEFAULT_CNN2D_BLOCKS)
     _assert_table_matches_keras(default_models[2], (20, 513), M.DEFAULT_CNN2D_BLOCKS)
-    # (20, 513) -> conv (4, 9) / (4, 2): (16//4+1, 504//2+1) = (5, 253)
-    #           -> conv (5, 7) / (1, 2): (0//1+1, 246//2+1) = (1, 124)
-    #           -> conv (1, 5) / (1, 2): (0//1+1, 119//2+1) = (1, 60); 60 x 32 = 1920
-    assert [row["shape"] for row in rows] == [(20, 513, 1), (5, 253, 16), (1, 124, 32),
+    # (20, 513) -> conv (2, 9) / (2, 2): (18//2+1, 504//2+1) = (10, 253)
+    #           -> conv (5, 7) / (5, 2): (5//5+1, 246//2+1) = (2, 124)
+    #           -> conv (2, 5) / (1, 2): (0//1+1, 119//2+1) = (1, 60); 60 x 32 = 1920
+    assert [row["shape"] for row in rows] == [(20, 513, 1), (10, 253, 16), (2, 124, 32),
                                               (1, 60, 32), (1920,), (513,)]
     # every layer's last position still depends on the last (current) frame
     assert [row["reach"] for row in rows[:-2]] == [(19, 512), (19, 512), (19, 512), (19, 508)]

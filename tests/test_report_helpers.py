@@ -287,7 +287,7 @@ def test_format_dimension_table_is_markdown():
     assert len(lines) == 2 + len(rows)
     first = M.DEFAULT_CNN2D_BLOCKS[0]
     kernel, stride = (" × ".join(map(str, size)) for size in (first.kernel, first.stride))
-    assert f"| conv1 | {kernel} | {stride} | 5 × 253 × 16 | frames 0–19, bins 0–512 |" in lines
+    assert f"| conv1 | {kernel} | {stride} | 10 × 253 × 16 | frames 0–19, bins 0–512 |" in lines
     assert "| input |  |  | 20 × 513 × 1 | frames 0–19, bins 0–512 |" in lines
     assert "| flatten |  |  | 1920 |  |" in lines  # no reach for the dense part
 
