@@ -354,15 +354,16 @@ def verdict_text(first: str, first_snr: Mapping[str, float], second: str,
                  second_snr: Mapping[str, float], cross_validated: tuple[float, float, int],
                  source: str) -> str:
     """Which of two networks wins, in Markdown, from their SNRs (dB) per clip and their
-    cross-validated paired difference ``(mean, standard error, folds)`` of ``first - second``.
+    cross-validated paired difference ``(mean, standard error, runs)`` of ``first - second``
+    (runs: the folds times the seeds).
 
     Per clip, the difference ``first - second`` is compared with twice the standard deviation
-    of the per-fold differences (the spread between two single training runs); overall, the
+    of the per-run differences (the spread between two single training runs); overall, the
     cross-validated mean is compared with twice its standard error. ``source`` names where the
     cross-validation comes from.
     """
-    mean, error, folds = cross_validated
-    spread = error * math.sqrt(folds)
+    mean, error, runs = cross_validated
+    spread = error * math.sqrt(runs)
     lines = []
     for clip in first_snr:
         if clip in second_snr:
@@ -370,8 +371,8 @@ def verdict_text(first: str, first_snr: Mapping[str, float], second: str,
             beyond = "beyond" if abs(difference) > 2 * spread else "within"
             lines.append(f"* {clip}: {first} − {second} = {difference:+.2f} dB ({beyond} twice "
                          f"the run-to-run spread, ±{2 * spread:.2f} dB)")
-    lines.append(f"* cross-validated ({folds} folds; {source}): {first} − {second} = "
-                 f"{mean:+.2f} ± {error:.2f} dB (mean ± standard error)")
+    lines.append(f"* cross-validated ({runs} paired runs, folds × seeds; {source}): "
+                 f"{first} − {second} = {mean:+.2f} ± {error:.2f} dB (mean ± standard error)")
     if abs(mean) > 2 * error:
         winner, loser = (first, second) if mean > 0 else (second, first)
         verdict = (f"the **{winner}** beats the {loser} on held-out speech by "

@@ -334,10 +334,10 @@ def test_training_curves_mark_the_kept_epoch_with_and_without_validation():
 def test_verdict_names_the_winner_only_beyond_twice_the_standard_error():
     first, second = {"train": 18.0, "test_01": 15.0}, {"train": 17.0, "test_01": 14.95}
     text = report.verdict_text("2D CNN", first, "1D CNN", second, (0.5, 0.2, 4), "cv.csv")
-    # run-to-run spread: standard deviation of the per-fold differences = 0.2 * sqrt(4) = 0.4
+    # run-to-run spread: standard deviation of the per-run differences = 0.2 * sqrt(4) = 0.4
     assert "* train: 2D CNN − 1D CNN = +1.00 dB (beyond twice the run-to-run spread, ±0.80 dB)" in text
     assert "* test_01: 2D CNN − 1D CNN = +0.05 dB (within" in text
-    assert "+0.50 ± 0.20 dB" in text and "(4 folds; cv.csv)" in text
+    assert "+0.50 ± 0.20 dB" in text and "(4 paired runs, folds × seeds; cv.csv)" in text
     assert text.endswith("the **2D CNN** beats the 1D CNN on held-out speech by 0.50 dB, more "
                          "than twice the standard error.")
     losing = report.verdict_text("2D CNN", first, "1D CNN", second, (-0.9, 0.3, 5), "cv.csv")
