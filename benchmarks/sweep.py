@@ -109,9 +109,12 @@ def main() -> None:
     args = parser.parse_args()
 
     out = Path(args.out)
+    sweep_csv = out / "sweep.csv"
+    if args.plot_only and not sweep_csv.exists():
+        parser.error(f"{sweep_csv}: not found (run the sweep first)")
     kept = []
-    if args.plot_only or args.points:
-        with open(out / "sweep.csv", newline="") as handle:
+    if (args.plot_only or args.points) and sweep_csv.exists():
+        with open(sweep_csv, newline="") as handle:
             kept = list(csv.DictReader(handle))
     if args.plot_only:
         plot_sweep(kept, out / "sweep.png")
@@ -119,6 +122,9 @@ def main() -> None:
         return
 
     recordings = dsp.find_recordings(args.audio_dir)
+    if kept and {row["recordings"] for row in kept} != {recordings.source}:
+        parser.error(f"{sweep_csv}: holds rows of other recordings than {recordings.source}; "
+                     "use another --out folder")
     clean, dirty = dsp.load_pair(recordings.train_clean, recordings.train_dirty)
     split = models_tf.hop_aligned_split(len(clean), 0.2)
     noisy_snr = dsp.snr_db(clean[split:], dirty[split:])
@@ -151,12 +157,12 @@ def main() -> None:
 
     rows = kept + rows
     out.mkdir(exist_ok=True)
-    with open(out / "sweep.csv", "w", newline="") as handle:
+    with open(sweep_csv, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     plot_sweep(rows, out / "sweep.png")
-    print(f"wrote {out / 'sweep.csv'} and {out / 'sweep.png'}")
+    print(f"wrote {sweep_csv} and {out / 'sweep.png'}")
 
 
 if __name__ == "__main__":
