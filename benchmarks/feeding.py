@@ -1,4 +1,4 @@
-"""Time one training epoch of a CNN fed three ways, each in a fresh process.
+"""Time one training epoch of a CNN fed several ways, each in a fresh process.
 
     python -m benchmarks.feeding [--audio-dir audio] [--model cnn1d] [--epochs 6]
 
@@ -10,9 +10,12 @@
 * ``pydataset``: the same examples in minibatches from a ``keras.utils.PyDataset``, which Keras
   hands to TensorFlow through ``tf.data.Dataset.from_generator``;
 * ``arrays-after-pydataset``: ``arrays`` again, in a process that first trained one epoch from the
-  PyDataset (a fresh network each time).
+  PyDataset (a fresh network each time);
+* ``arrays-keras-batch-norm``: ``arrays`` with Keras' own ``BatchNormalization`` layers instead of
+  :class:`models_tf.FusedBatchNormalization` (the same function, computed by separate
+  operations).
 
-All but ``arrays`` take one step per call.
+``arrays-one-step``, ``pydataset`` and ``arrays-after-pydataset`` take one step per call.
 
 Prints the median seconds per epoch after the first (which builds the graph). The network is
 trained on the whole training pair with :func:`models_tf.train_denoiser`'s defaults, minus the
@@ -28,7 +31,8 @@ import subprocess
 import sys
 import time
 
-MODES = ("arrays", "arrays-one-step", "pydataset", "arrays-after-pydataset")
+MODES = ("arrays", "arrays-one-step", "pydataset", "arrays-after-pydataset",
+         "arrays-keras-batch-norm")
 
 
 def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int) -> float:
@@ -37,6 +41,8 @@ def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int) -
     import dsp_helpers as dsp
     import models_tf
 
+    if mode == "arrays-keras-batch-norm":  # the builders look the layer up when they run
+        models_tf.FusedBatchNormalization = keras.layers.BatchNormalization
     recordings = dsp.find_recordings(audio_dir)
     clean, dirty = dsp.load_pair(recordings.train_clean, recordings.train_dirty)
     build = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d}[model_name]
@@ -68,7 +74,8 @@ def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int) -
     if mode == "arrays-after-pydataset":
         model, examples = fresh()
         model.fit(EpochBatches(examples), epochs=1, verbose=0)
-    model, examples = fresh(models_tf.STEPS_PER_EXECUTION if mode == "arrays" else 1)
+    model, examples = fresh(models_tf.STEPS_PER_EXECUTION
+                            if mode in ("arrays", "arrays-keras-batch-norm") else 1)
     times = []
     if mode == "pydataset":
         class Timer(keras.callbacks.Callback):

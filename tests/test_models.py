@@ -542,6 +542,57 @@ def test_log_magnitude_adapt_rejects_silence():
         layer.adapt(np.zeros((4, 513), dtype=np.float32))
 
 
+def _batch_norm_pair(shape, seed=3):
+    """Keras' BatchNormalization and the fused one, built for ``shape`` with the same
+    (non-trivial) scale and offset, and an input of that shape far from zero mean, unit variance."""
+    rng = np.random.default_rng(seed)
+    layers = (keras.layers.BatchNormalization(), M.FusedBatchNormalization())
+    for layer in layers:
+        layer.build(shape)
+        layer.gamma.assign(np.linspace(0.5, 2.0, shape[-1]).astype(np.float32))
+        layer.beta.assign(np.linspace(-1.0, 1.0, shape[-1]).astype(np.float32))
+    inputs = (3.0 * rng.standard_normal(shape) + 1.0).astype(np.float32)
+    return layers, M.tf.constant(inputs), M.tf.constant(rng.standard_normal(shape).astype(np.float32))
+
+
+@pytest.mark.parametrize("shape", [(16, 10, 37, 8), (16, 41, 6)], ids=["2d", "1d"])
+def test_fused_batch_norm_computes_what_keras_batch_norm_computes(shape):
+    """Training step: the same outputs, gradients (inputs, scale, offset) and moving statistics
+    (TensorFlow's fused kernel returns the Bessel-corrected variance; Keras averages the biased
+    one); at inference, the same outputs."""
+    layers, inputs, weights = _batch_norm_pair(shape)
+    results = []
+    for layer in layers:
+        with M.tf.GradientTape() as tape:
+            tape.watch(inputs)
+            outputs = layer(inputs, training=True)
+            loss = M.tf.reduce_sum(outputs * weights)
+        gradients = tape.gradient(loss, [inputs, layer.gamma, layer.beta])
+        results.append([outputs, *gradients, layer.moving_mean, layer.moving_variance,
+                        layer(inputs, training=False)])
+    assert float(np.std(results[0][0])) == pytest.approx(1.25, abs=0.5)  # normalised, then scaled
+    for keras_value, fused_value in zip(*results):
+        np.testing.assert_allclose(np.asarray(fused_value), np.asarray(keras_value),
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_fused_batch_norm_falls_back_to_keras_where_it_cannot_fuse():
+    layers, inputs, _ = _batch_norm_pair((4, 5, 3))
+    fused = layers[1]
+    assert fused._fusable(inputs, True, None)
+    assert not fused._fusable(inputs, False, None)  # inference: Keras' layer
+    assert not fused._fusable(inputs, True, M.tf.ones((4, 5)))  # a mask
+    assert not fused._fusable(M.tf.ones((4, 3)), True, None)  # no spatial axis
+    assert not M.FusedBatchNormalization(axis=1)._fusable(inputs, True, None)  # not channels last
+
+
+def test_convolution_blocks_use_the_fused_batch_norm(default_models):
+    for model in (default_models[1], default_models[2]):
+        norms = [layer for layer in model.layers if "batch_norm" in layer.name]
+        assert len(norms) == 3 and all(isinstance(layer, M.FusedBatchNormalization)
+                                       for layer in norms)
+
+
 # --------------------------------------------------------------------------------------------
 # Denoising
 # --------------------------------------------------------------------------------------------
