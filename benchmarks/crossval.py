@@ -51,9 +51,14 @@ CNN2D_TIME_FOURS = (models_tf.ConvBlock(16, (4, 9), (4, 2)), models_tf.ConvBlock
 CNN2D_CONV2_5X3 = (models_tf.DEFAULT_CNN2D_BLOCKS[0], models_tf.ConvBlock(32, (5, 3), (5, 2)),
                    models_tf.DEFAULT_CNN2D_BLOCKS[2])
 
+# The default 2D layout with 32 kernels in its first layer instead of 16 (model cnn2d-conv1-32):
+# as many first features per frame pair as the 1D CNN gives each frame.
+CNN2D_CONV1_32 = (models_tf.ConvBlock(32, (2, 9), (2, 2)), *models_tf.DEFAULT_CNN2D_BLOCKS[1:])
+
 TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
            "cnn2d-fours": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_TIME_FOURS),
            "cnn2d-conv2-5x3": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_CONV2_5X3),
+           "cnn2d-conv1-32": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_CONV1_32),
            "fc": models_tf.build_fc,
            # the 1D CNN as it was before cross-validation doubled its kernels (K = 16, 32, 32)
            "cnn1d-K16": functools.partial(models_tf.build_cnn1d, width=0.5)}
