@@ -7,8 +7,9 @@ equation (1) after training on the rest of the pair.
     python -m benchmarks.crossval --summary figures/crossval.csv [--baseline tail]
 
 Fold ``k`` is the ``k``-th of ``--folds`` equal, hop-aligned stretches of the pair. A trained
-model (``cnn1d``, ``cnn2d``, ``fc``, ``cnn1d-K16``, the 1D CNN with half the kernels, or
-``cnn2d-fours``, the 2D CNN with its former layout :data:`CNN2D_TIME_FOURS`) learns
+model (``cnn1d``, ``cnn2d``, ``fc``, ``cnn1d-K16``, the 1D CNN with half the kernels,
+``cnn2d-fours``, the 2D CNN with its former layout :data:`CNN2D_TIME_FOURS`, or the 2D
+candidates ``cnn2d-conv2-5x3`` and ``cnn2d-conv1-32``) learns
 from the rest of the pair, the stretches before and after the fold joined end to end, with the
 recipe ``--variants`` names (see :data:`VARIANTS`), and denoises the fold as a recording of its
 own; it also denoises every test clip that has a clean reference. With both CNNs, their
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import functools
 import math
 import time
@@ -46,14 +48,13 @@ import models_tf
 CNN2D_TIME_FOURS = (models_tf.ConvBlock(16, (4, 9), (4, 2)), models_tf.ConvBlock(32, (5, 7), (1, 2)),
                     models_tf.ConvBlock(32, (1, 5), (1, 2)))
 
-# A cheaper 2D layout (model cnn2d-conv2-5x3): the default with a second layer 3 bins wide
-# instead of 7, which brings its computation back to about that of the layout in fours.
-CNN2D_CONV2_5X3 = (models_tf.DEFAULT_CNN2D_BLOCKS[0], models_tf.ConvBlock(32, (5, 3), (5, 2)),
-                   models_tf.DEFAULT_CNN2D_BLOCKS[2])
-
-# The default 2D layout with 32 kernels in its first layer instead of 16 (model cnn2d-conv1-32):
-# as many first features per frame pair as the 1D CNN gives each frame.
-CNN2D_CONV1_32 = (models_tf.ConvBlock(32, (2, 9), (2, 2)), *models_tf.DEFAULT_CNN2D_BLOCKS[1:])
+# Two candidates, each the default 2D layout with one change (neither adopted; README): the second
+# layer 3 bins wide instead of 7, meant to cost about as little as the layout in fours (model
+# cnn2d-conv2-5x3), and 32 kernels in the first layer instead of 16, as many first features per
+# pair of frames as the 1D CNN gives each frame (model cnn2d-conv1-32).
+_PAIRS = models_tf.DEFAULT_CNN2D_BLOCKS
+CNN2D_CONV2_5X3 = (_PAIRS[0], dataclasses.replace(_PAIRS[1], kernel=(5, 3)), _PAIRS[2])
+CNN2D_CONV1_32 = (dataclasses.replace(_PAIRS[0], filters=32), *_PAIRS[1:])
 
 TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
            "cnn2d-fours": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_TIME_FOURS),
