@@ -58,6 +58,11 @@ with _native_stderr_silenced():
 # order as one step per call (the weights come out bit for bit the same), with less Python work
 # between steps (`python -m benchmarks.feeding` times it).
 STEPS_PER_EXECUTION = 16
+# Examples per minibatch (default_batch_size): for the CNNs 32 beat 64 in cross-validation
+# (benchmarks/crossval.py, variants batch-32-epochs-x0.5 and batch-32; the notebook's §7.3), while
+# the FC baseline lost with 32 and keeps 64.
+BATCH_SIZE = 32
+FC_BATCH_SIZE = 64
 FLOOR_BELOW_MEDIAN_DB = 40.0  # the log's floor, relative to the median noisy training magnitude
 SILENCE_BELOW_FLOOR_DB = 20.0  # the 2D CNN's silent padding frames, relative to the log's floor
 
@@ -334,6 +339,13 @@ def build_fc(hidden_units=(1024, 1024), seed: int = 0, dropout: float = 0.0,
     return _gain_network((dsp.N_BINS,), dense_layers, "fc", seed, dropout)
 
 
+def default_batch_size(model: keras.Model) -> int:
+    """The minibatch size :func:`train_denoiser` gives ``model`` unless told otherwise:
+    :data:`FC_BATCH_SIZE` for the FC baseline (:func:`build_fc`), :data:`BATCH_SIZE` for the
+    CNNs."""
+    return FC_BATCH_SIZE if model.name == "fc" else BATCH_SIZE
+
+
 def default_epochs(model: keras.Model, scale: float = 1.0) -> int:
     """The epoch budget :func:`train_denoiser` gives ``model`` unless told otherwise: 60 for a
     network that sees one spectrum, 100 for one that sees a window of frames (the 2D CNN),
@@ -553,7 +565,7 @@ def _adapt_input_compression(model: keras.Model, noisy_magnitude: np.ndarray) ->
 
 
 def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
-                   epochs: int | None = None, batch_size: int = 64, learning_rate: float = 2e-3,
+                   epochs: int | None = None, batch_size: int | None = None, learning_rate: float = 2e-3,
                    validation: str = "none", validation_fraction: float = 0.1,
                    validation_blocks: int = 8, augment: bool = True, patience: int = 20,
                    seed: int = 0, target: str = "phase_sensitive",
@@ -565,7 +577,8 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     :func:`split_for_validation`: no frame or image mixes the two parts). The rest trains on
     :class:`RemixedEpochs` (the recorded mixture, alternating with re-mixes if ``augment``,
     whose noise pieces are scaled by up to ``noise_gain_db`` and whose speech is sped up or
-    slowed down by up to ``speech_rate_spread``) in minibatches of ``batch_size``
+    slowed down by up to ``speech_rate_spread``) in minibatches of ``batch_size`` (``None``:
+    :func:`default_batch_size`)
     with the mean squared error between the output and the ``target`` kind of
     :func:`dsp_helpers.target_magnitude`, in units of :func:`typical_magnitude` of the noisy
     input squared (so a quiet recording trains as a loud one does; in raw units its tiny
@@ -585,6 +598,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     keras.utils.set_random_seed(seed)
     frames = context_frames(model)
     epochs = default_epochs(model) if epochs is None else epochs
+    batch_size = default_batch_size(model) if batch_size is None else batch_size
     ranges = validation_ranges(len(clean), validation, validation_fraction, validation_blocks)
     (train_clean, train_dirty), (held_clean, held_dirty) = split_for_validation(
         (clean, dirty), ranges)

@@ -1,17 +1,18 @@
 """Cross-validate the training recipe on a training pair: K contiguous folds, each scored with
 equation (1) after training on the rest of the pair.
 
-    python -m benchmarks.crossval [--audio-dir audio] [--folds 5] [--models cnn1d cnn2d fc]
-                                  [--variants blocks] [--seeds 0] [--shares 1.0]
+    python -m benchmarks.crossval [--audio-dir audio] [--folds 5] [--models cnn1d cnn2d]
+                                  [--variants batch-32] [--seeds 0] [--shares 1.0]
                                   [--csv figures/crossval.csv]
-    python -m benchmarks.crossval --summary figures/crossval.csv [--baseline tail]
+    python -m benchmarks.crossval --summary figures/crossval.csv [--baseline batch-32]
 
 Fold ``k`` is the ``k``-th of ``--folds`` equal, hop-aligned stretches of the pair. A trained
 model (``cnn1d``, ``cnn2d``, ``fc``, ``cnn1d-K16``, the 1D CNN with half the kernels,
 ``cnn2d-fours``, the 2D CNN with its former layout :data:`CNN2D_TIME_FOURS`, or the 2D
 candidates ``cnn2d-conv2-5x3`` and ``cnn2d-conv1-32``) learns
 from the rest of the pair, the stretches before and after the fold joined end to end, with the
-recipe ``--variants`` names (see :data:`VARIANTS`), and denoises the fold as a recording of its
+recipe ``--variants`` names (see :data:`VARIANTS`; by default :data:`RECIPE`, the notebook's
+recipe), and denoises the fold as a recording of its
 own; it also denoises every test clip that has a clean reference. With both CNNs, their
 average (``ensemble``) is scored too: both keep the noisy phase, so averaging the waveforms
 averages the magnitudes. Reference denoisers
@@ -64,24 +65,33 @@ TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
            # the 1D CNN as it was before cross-validation doubled its kernels (K = 16, 32, 32)
            "cnn1d-K16": functools.partial(models_tf.build_cnn1d, width=0.5)}
 ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
+RECIPE = "batch-32"  # the chosen recipe of the CNNs (models_tf.train_denoiser's defaults for them)
 REFERENCES = ("RNNoise", "DeepFilterNet3")
 
 # Named training recipes: keyword arguments of models_tf.train_denoiser, under "build" those of
-# the model's builder, and "epoch_scale" times each model's epoch budget (rounded).
+# the model's builder, and "epoch_scale" times each model's epoch budget (rounded). The recipes
+# run before the minibatch went from 64 examples to 32 ("batch-32" and "batch-32-epochs-x0.5"
+# are today's recipe at its full and half budget) keep their minibatch of 64, so that their rows
+# can be re-run as they were.
+_BATCH_64 = {"batch_size": 64}
 VARIANTS = {
-    "tail": {"validation": "tail"},
-    "blocks": {"validation": "blocks"},
-    "no-validation": {"validation": "none"},
-    "noise-gain-6dB": {"validation": "none", "noise_gain_db": 6.0},
-    "dropout-0.3": {"validation": "none", "build": {"dropout": 0.3}},
-    "lr-1e-3": {"validation": "none", "learning_rate": 1e-3},
-    "weight-decay-0.05": {"validation": "none", "weight_decay": 0.05},
-    "epochs-x2": {"validation": "none", "epoch_scale": 2},
-    "epochs-x0.5": {"validation": "none", "epoch_scale": 0.5},
-    "epochs-x0.4": {"validation": "none", "epoch_scale": 0.4},
-    "epochs-x0.5-lr-4e-3": {"validation": "none", "epoch_scale": 0.5, "learning_rate": 4e-3},
-    "width-2": {"validation": "none", "build": {"width": 2.0}},
-    "speed-0.1-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "speech_rate_spread": 0.1},
+    "tail": {"validation": "tail", **_BATCH_64},
+    "blocks": {"validation": "blocks", **_BATCH_64},
+    "no-validation": {"validation": "none", **_BATCH_64},
+    "noise-gain-6dB": {"validation": "none", "noise_gain_db": 6.0, **_BATCH_64},
+    "dropout-0.3": {"validation": "none", "build": {"dropout": 0.3}, **_BATCH_64},
+    "lr-1e-3": {"validation": "none", "learning_rate": 1e-3, **_BATCH_64},
+    "weight-decay-0.05": {"validation": "none", "weight_decay": 0.05, **_BATCH_64},
+    "epochs-x2": {"validation": "none", "epoch_scale": 2, **_BATCH_64},
+    "epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, **_BATCH_64},
+    "epochs-x0.4": {"validation": "none", "epoch_scale": 0.4, **_BATCH_64},
+    "epochs-x0.5-lr-4e-3": {"validation": "none", "epoch_scale": 0.5, "learning_rate": 4e-3,
+                            **_BATCH_64},
+    "width-2": {"validation": "none", "build": {"width": 2.0}, **_BATCH_64},
+    "speed-0.1-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "speech_rate_spread": 0.1,
+                              **_BATCH_64},
+    "batch-32": {"validation": "none", "batch_size": 32},
+    "batch-32-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "batch_size": 32},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",
@@ -375,9 +385,11 @@ def main() -> None:
     parser.add_argument("--audio-dir", default="audio",
                         help="folder of the recordings (default: audio, or its stand-in set)")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--models", nargs="+", default=["cnn1d", "cnn2d", "fc"],
-                        choices=list(TRAINED) + list(REFERENCES))
-    parser.add_argument("--variants", nargs="+", default=["blocks"], choices=list(VARIANTS))
+    parser.add_argument("--models", nargs="+", default=["cnn1d", "cnn2d"],
+                        choices=list(TRAINED) + list(REFERENCES),
+                        help="default: the two CNNs (the FC baseline trains in minibatches of "
+                             "64: --models fc --variants no-validation)")
+    parser.add_argument("--variants", nargs="+", default=[RECIPE], choices=list(VARIANTS))
     parser.add_argument("--only-folds", nargs="+", type=int, metavar="K",
                         help="run these folds only (numbered from 1; default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
@@ -388,7 +400,7 @@ def main() -> None:
     parser.add_argument("--csv", type=Path, default=Path("figures/crossval.csv"))
     parser.add_argument("--summary", nargs="+", type=Path, metavar="CSV",
                         help="only print the summary of these CSV files")
-    parser.add_argument("--baseline", default="tail",
+    parser.add_argument("--baseline", default=RECIPE,
                         help="variant the others are compared with, fold by fold")
     parser.add_argument("--plot-learning-curve", type=Path, metavar="PNG",
                         help="draw the learning curve of the first --variants from the rows of "

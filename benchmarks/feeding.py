@@ -1,6 +1,6 @@
 """Time one training epoch of a CNN fed several ways, each in a fresh process.
 
-    python -m benchmarks.feeding [--audio-dir audio] [--model cnn1d] [--epochs 6]
+    python -m benchmarks.feeding [--audio-dir audio] [--model cnn1d] [--epochs 6] [--batch-size N]
 
 * ``arrays``: what :func:`models_tf.train_denoiser` does, one ``fit`` call per epoch on the
   arrays of :meth:`models_tf.RemixedEpochs.epoch`, :data:`models_tf.STEPS_PER_EXECUTION`
@@ -19,7 +19,8 @@
 
 Prints the median seconds per epoch after the first (which builds the graph). The network is
 trained on the whole training pair with :func:`models_tf.train_denoiser`'s defaults, minus the
-loss scaling and learning-rate schedule, which do not change the cost of a step.
+loss scaling and learning-rate schedule, which do not change the cost of a step; ``--batch-size``
+replaces its minibatch size (:data:`models_tf.BATCH_SIZE`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ MODES = ("arrays", "arrays-one-step", "pydataset", "arrays-after-pydataset",
          "arrays-keras-batch-norm")
 
 
-def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int) -> float:
+def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int,
+                      batch_size: int | None = None) -> float:
     import keras
 
     import dsp_helpers as dsp
@@ -46,18 +48,19 @@ def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int) -
     recordings = dsp.find_recordings(audio_dir)
     clean, dirty = dsp.load_pair(recordings.train_clean, recordings.train_dirty)
     build = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d}[model_name]
+    batch_size = batch_size or models_tf.BATCH_SIZE
 
     class EpochBatches(keras.utils.PyDataset):
-        def __init__(self, examples: models_tf.RemixedEpochs, batch_size: int = 64):
+        def __init__(self, examples: models_tf.RemixedEpochs):
             super().__init__()
-            self.examples, self.batch_size = examples, batch_size
+            self.examples = examples
             self.inputs, self.targets = examples.epoch()
 
         def __len__(self):
-            return math.ceil(len(self.targets) / self.batch_size)
+            return math.ceil(len(self.targets) / batch_size)
 
         def __getitem__(self, index):
-            rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+            rows = slice(index * batch_size, (index + 1) * batch_size)
             return self.inputs[rows], self.targets[rows]
 
         def on_epoch_end(self):
@@ -90,7 +93,7 @@ def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int) -
         for _ in range(epochs):
             start = time.perf_counter()
             inputs, targets = examples.epoch()
-            model.fit(inputs, targets, batch_size=64, shuffle=False, verbose=0)
+            model.fit(inputs, targets, batch_size=batch_size, shuffle=False, verbose=0)
             examples.next_epoch()
             times.append(time.perf_counter() - start)
     return statistics.median(times[1:])
@@ -101,16 +104,21 @@ def main() -> None:
     parser.add_argument("--audio-dir", default="audio")
     parser.add_argument("--model", default="cnn1d", choices=("cnn1d", "cnn2d"))
     parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--batch-size", type=int,
+                        help="examples per minibatch (default: models_tf.BATCH_SIZE)")
     parser.add_argument("--mode", choices=MODES, help="measure this mode in this process only")
     args = parser.parse_args()
     if args.mode:
-        print(f"{seconds_per_epoch(args.audio_dir, args.model, args.mode, args.epochs):.3f}")
+        seconds = seconds_per_epoch(args.audio_dir, args.model, args.mode, args.epochs,
+                                    args.batch_size)
+        print(f"{seconds:.3f}")
         return
     print(f"{args.model}: seconds per training epoch (median of epochs 2-{args.epochs})")
     for mode in MODES:
         result = subprocess.run([sys.executable, "-m", "benchmarks.feeding", "--mode", mode,
                                  "--model", args.model, "--epochs", str(args.epochs),
-                                 "--audio-dir", args.audio_dir],
+                                 "--audio-dir", args.audio_dir]
+                                + (["--batch-size", str(args.batch_size)] if args.batch_size else []),
                                 capture_output=True, text=True, check=True)
         print(f"  {mode:24s} {result.stdout.split()[-1]} s")
 

@@ -1,14 +1,16 @@
 """Hyper-parameter sweep of the 1D CNN (kernel size D, number of kernels K, stride) and a few
 2D CNN variants, each trained with the same budget and scored on unseen speech.
 
-    python -m benchmarks.sweep [--audio-dir audio] [--epochs 30] [--points LABEL ...] [--plot-only]
+    python -m benchmarks.sweep [--audio-dir audio] [--epochs 30] [--batch-size 32]
+                               [--points LABEL ...] [--plot-only]
 
 Every point trains on the first 80 % of the training pair with the default recipe of
-``models_tf.train_denoiser`` and an epoch budget of ``--epochs``, and is scored by equation (1)
+``models_tf.train_denoiser``, an epoch budget of ``--epochs`` and minibatches of
+``--batch-size`` examples, and is scored by equation (1)
 on the last 20 %, which no point ever trains on. Besides strides, two points reduce the maps
 with max-pooling (stride-1 convolutions, each followed by a max-pooling of 2); the 2D max-pooling
 point is the former layout in fours with pooling. ``--points`` runs only the points with those
-labels and replaces their rows, keeping the others. Writes
+labels and replaces their rows, keeping the others (of the same budget and minibatch). Writes
 ``figures/sweep.csv`` (with the recordings and the budget in every row) and
 ``figures/sweep.png`` (held-out SNR against parameter count), which the notebook shows as
 precomputed results.
@@ -90,7 +92,8 @@ def plot_sweep(rows: list[dict], path: Path) -> None:
         axis.set(xlabel=label, xticks=[x for x, _ in series])
         axis.legend(fontsize=8)
     figure.suptitle(f"{rows[0]['recordings']} recordings, same budget for every variant "
-                    f"({rows[0]['epochs']} epochs); the noisy input scores "
+                    f"({rows[0]['epochs']} epochs, minibatches of {rows[0]['batch_size']}); "
+                    f"the noisy input scores "
                     f"{float(rows[0]['noisy_snr_db']):.2f} dB")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -100,6 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--audio-dir", default="audio")
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=models_tf.BATCH_SIZE)
     parser.add_argument("--out", default="figures")
     parser.add_argument("--points", nargs="+", metavar="LABEL",
                         help="run only these points (the variant labels of sweep.csv) and "
@@ -125,6 +129,10 @@ def main() -> None:
     if kept and {row["recordings"] for row in kept} != {recordings.source}:
         parser.error(f"{sweep_csv}: holds rows of other recordings than {recordings.source}; "
                      "use another --out folder")
+    budget = (str(args.epochs), str(args.batch_size))
+    if kept and {(row["epochs"], row["batch_size"]) for row in kept} != {budget}:
+        parser.error(f"{sweep_csv}: holds rows of another budget than {args.epochs} epochs in "
+                     f"minibatches of {args.batch_size}; use another --out folder")
     clean, dirty = dsp.load_pair(recordings.train_clean, recordings.train_dirty)
     split = models_tf.hop_aligned_split(len(clean), 0.2)
     noisy_snr = dsp.snr_db(clean[split:], dirty[split:])
@@ -146,12 +154,14 @@ def main() -> None:
     rows = []
     for kind, label, kernel, kernels, stride, build, blocks in candidates:
         model = build(blocks)
-        run = models_tf.train_denoiser(model, clean[:split], dirty[:split], epochs=args.epochs)
+        run = models_tf.train_denoiser(model, clean[:split], dirty[:split], epochs=args.epochs,
+                                       batch_size=args.batch_size)
         held_out = dsp.snr_db(clean[split:], models_tf.denoise_waveform(model, dirty[split:]))
         rows.append({"recordings": recordings.source, "model": kind, "variant": label,
                      "D": kernel, "K": kernels, "stride": stride, "params": model.count_params(),
                      "held_out_snr_db": round(held_out, 3), "noisy_snr_db": round(noisy_snr, 3),
-                     "train_seconds": round(run.seconds, 1), "epochs": run.epochs})
+                     "train_seconds": round(run.seconds, 1), "epochs": run.epochs,
+                     "batch_size": args.batch_size})
         print(f"{kind} {label:24s} {model.count_params():>9,} params  {held_out:6.2f} dB  "
               f"({run.seconds:.0f} s)", flush=True)
 

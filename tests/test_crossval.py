@@ -170,6 +170,18 @@ def test_every_named_recipe_is_accepted_by_training_and_every_builder():
             assert set(build) <= set(inspect.signature(builder).parameters), name
 
 
+def test_the_chosen_recipe_is_what_training_does_by_default_for_the_cnns():
+    defaults = {name: parameter.default for name, parameter
+                in inspect.signature(models_tf.train_denoiser).parameters.items()}
+    recipe = dict(cv.VARIANTS[cv.RECIPE])
+    assert "epoch_scale" not in recipe and "build" not in recipe
+    batch_size = recipe.pop("batch_size")
+    assert {name: defaults[name] for name in recipe} == recipe
+    assert defaults["batch_size"] is None  # models_tf.default_batch_size decides
+    for name in ("cnn1d", "cnn2d"):
+        assert models_tf.default_batch_size(cv.TRAINED[name]()) == batch_size == 32
+    assert models_tf.default_batch_size(cv.TRAINED["fc"]()) == 64
+
 
 def test_difference_line_states_mean_error_count_and_verdict():
     first = {(1, 0): 2.0, (2, 0): 3.0, (3, 0): 4.0}

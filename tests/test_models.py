@@ -406,6 +406,15 @@ def test_every_epoch_takes_one_step_per_minibatch(train_small, noisy_pair, quick
     assert model.optimizer.iterations.numpy() == quick_epochs * steps
 
 
+def test_default_minibatch_is_32_spectra_for_the_cnns_and_64_for_the_fc_baseline(
+        train_small, noisy_pair, quick_epochs):
+    frames = len(dsp.stft_frames(noisy_pair[1])[0])  # 94: 3 minibatches of 32, 2 of 64
+    for build, blocks, batch_size in ((M.build_cnn1d, SMALL_1D, 32), (M.build_fc, SMALL_FC, 64)):
+        model, _ = train_small(build, blocks, noisy_pair, batch_size=None)
+        assert M.default_batch_size(model) == batch_size
+        assert model.optimizer.iterations.numpy() == quick_epochs * -(-frames // batch_size)
+
+
 def test_default_seeds_make_runs_reproducible(train_small, noisy_pair):
     """Built and trained with the default seeds, two runs give identical histories."""
     _, first = train_small(M.build_cnn1d, SMALL_1D, noisy_pair, build_seed=None)
