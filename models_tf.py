@@ -565,7 +565,8 @@ def _adapt_input_compression(model: keras.Model, noisy_magnitude: np.ndarray) ->
 
 
 def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
-                   epochs: int | None = None, batch_size: int | None = None, learning_rate: float = 2e-3,
+                   epochs: int | None = None, batch_size: int | None = None,
+                   learning_rate: float = 2e-3,
                    validation: str = "none", validation_fraction: float = 0.1,
                    validation_blocks: int = 8, augment: bool = True, patience: int = 20,
                    seed: int = 0, target: str = "phase_sensitive",

@@ -92,6 +92,7 @@ VARIANTS = {
                               **_BATCH_64},
     "batch-32": {"validation": "none", "batch_size": 32},
     "batch-32-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "batch_size": 32},
+    "batch-16-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "batch_size": 16},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",

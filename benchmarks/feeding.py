@@ -114,11 +114,11 @@ def main() -> None:
         print(f"{seconds:.3f}")
         return
     print(f"{args.model}: seconds per training epoch (median of epochs 2-{args.epochs})")
+    batch_option = ["--batch-size", str(args.batch_size)] if args.batch_size else []
     for mode in MODES:
         result = subprocess.run([sys.executable, "-m", "benchmarks.feeding", "--mode", mode,
                                  "--model", args.model, "--epochs", str(args.epochs),
-                                 "--audio-dir", args.audio_dir]
-                                + (["--batch-size", str(args.batch_size)] if args.batch_size else []),
+                                 "--audio-dir", args.audio_dir, *batch_option],
                                 capture_output=True, text=True, check=True)
         print(f"  {mode:24s} {result.stdout.split()[-1]} s")
 

@@ -129,10 +129,13 @@ def main() -> None:
     if kept and {row["recordings"] for row in kept} != {recordings.source}:
         parser.error(f"{sweep_csv}: holds rows of other recordings than {recordings.source}; "
                      "use another --out folder")
-    budget = (str(args.epochs), str(args.batch_size))
-    if kept and {(row["epochs"], row["batch_size"]) for row in kept} != {budget}:
-        parser.error(f"{sweep_csv}: holds rows of another budget than {args.epochs} epochs in "
-                     f"minibatches of {args.batch_size}; use another --out folder")
+    budgets = {(row["epochs"], row.get("batch_size")) for row in kept}
+    if kept and budgets != {(str(args.epochs), str(args.batch_size))}:
+        held = ", ".join(f"{epochs} epochs in minibatches of {size}"
+                         for epochs, size in sorted(budgets, key=str))
+        parser.error(f"{sweep_csv}: holds rows of {held}, not {args.epochs} epochs in minibatches "
+                     f"of {args.batch_size}; match them with --epochs and --batch-size, or use "
+                     "another --out folder")
     clean, dirty = dsp.load_pair(recordings.train_clean, recordings.train_dirty)
     split = models_tf.hop_aligned_split(len(clean), 0.2)
     noisy_snr = dsp.snr_db(clean[split:], dirty[split:])
