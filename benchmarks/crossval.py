@@ -9,7 +9,7 @@ equation (1) after training on the rest of the pair.
 Fold ``k`` is the ``k``-th of ``--folds`` equal, hop-aligned stretches of the pair. A trained
 model (``cnn1d``, ``cnn2d``, ``fc``, ``cnn1d-K16``, the 1D CNN with half the kernels,
 ``cnn2d-fours``, the 2D CNN with its former layout :data:`CNN2D_TIME_FOURS`, or the 2D
-candidates ``cnn2d-conv2-5x3`` and ``cnn2d-conv1-32``) learns
+candidates ``cnn2d-conv2-5x3``, ``cnn2d-conv1-32`` and ``cnn2d-conv3-64``) learns
 from the rest of the pair, the stretches before and after the fold joined end to end, with the
 recipe ``--variants`` names (see :data:`VARIANTS`; by default :data:`RECIPE`, the notebook's
 recipe), and denoises the fold as a recording of its
@@ -49,18 +49,22 @@ import models_tf
 CNN2D_TIME_FOURS = (models_tf.ConvBlock(16, (4, 9), (4, 2)), models_tf.ConvBlock(32, (5, 7), (1, 2)),
                     models_tf.ConvBlock(32, (1, 5), (1, 2)))
 
-# Two candidates, each the default 2D layout with one change (neither adopted; README): the second
+# Candidates, each the default 2D layout with one change (none adopted; README): the second
 # layer 3 bins wide instead of 7, meant to cost about as little as the layout in fours (model
-# cnn2d-conv2-5x3), and 32 kernels in the first layer instead of 16, as many first features per
-# pair of frames as the 1D CNN gives each frame (model cnn2d-conv1-32).
+# cnn2d-conv2-5x3); 32 kernels in the first layer instead of 16, as many first features per
+# pair of frames as the 1D CNN gives each frame (model cnn2d-conv1-32); 64 kernels in the last
+# layer instead of 32, so that the output layer reads as many features as the 1D CNN's does
+# (60 x 64; model cnn2d-conv3-64).
 _PAIRS = models_tf.DEFAULT_CNN2D_BLOCKS
 CNN2D_CONV2_5X3 = (_PAIRS[0], dataclasses.replace(_PAIRS[1], kernel=(5, 3)), _PAIRS[2])
 CNN2D_CONV1_32 = (dataclasses.replace(_PAIRS[0], filters=32), *_PAIRS[1:])
+CNN2D_CONV3_64 = (*_PAIRS[:2], dataclasses.replace(_PAIRS[2], filters=64))
 
 TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
            "cnn2d-fours": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_TIME_FOURS),
            "cnn2d-conv2-5x3": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_CONV2_5X3),
            "cnn2d-conv1-32": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_CONV1_32),
+           "cnn2d-conv3-64": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_CONV3_64),
            "fc": models_tf.build_fc,
            # the 1D CNN as it was before cross-validation doubled its kernels (K = 16, 32, 32)
            "cnn1d-K16": functools.partial(models_tf.build_cnn1d, width=0.5)}
@@ -93,6 +97,11 @@ VARIANTS = {
     "batch-32": {"validation": "none", "batch_size": 32},
     "batch-32-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "batch_size": 32},
     "batch-16-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "batch_size": 16},
+    "batch-32-epochs-x0.5-lr-1e-3": {"validation": "none", "epoch_scale": 0.5, "batch_size": 32,
+                                     "learning_rate": 1e-3},
+    "batch-32-epochs-x0.5-lr-4e-3": {"validation": "none", "epoch_scale": 0.5, "batch_size": 32,
+                                     "learning_rate": 4e-3},
+    "batch-32-epochs-x0.7": {"validation": "none", "epoch_scale": 0.7, "batch_size": 32},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",
