@@ -352,7 +352,7 @@ def default_batch_size(model: keras.Model) -> int:
 def default_epochs(model: keras.Model, scale: float = 1.0) -> int:
     """The epoch budget :func:`train_denoiser` gives ``model`` unless told otherwise: 60 for a
     network that sees one spectrum, 100 for one that sees a window of frames (the 2D CNN),
-    times ``scale`` (rounded, at least 1): ``scale = 0.5`` is the notebook's half budget."""
+    times ``scale`` (rounded, at least 1; the notebook's ``EPOCH_SCALE`` is 0.7)."""
     if not scale > 0.0:
         raise ValueError(f"the epoch scale must be positive, got {scale}")
     return max(1, round(scale * (60 if context_frames(model) == 1 else 100)))

@@ -74,9 +74,9 @@ REFERENCES = ("RNNoise", "DeepFilterNet3")
 
 # Named training recipes: keyword arguments of models_tf.train_denoiser, under "build" those of
 # the model's builder, and "epoch_scale" times each model's epoch budget (rounded). The recipes
-# run before the minibatch went from 64 examples to 32 ("batch-32" and "batch-32-epochs-x0.5"
-# are today's recipe at its full and half budget) keep their minibatch of 64, so that their rows
-# can be re-run as they were.
+# run before the minibatch went from 64 examples to 32 ("batch-32", "batch-32-epochs-x0.7" and
+# "batch-32-epochs-x0.5" are today's recipe at its full budget, the notebook's 70 % and half of
+# it) keep their minibatch of 64, so that their rows can be re-run as they were.
 _BATCH_64 = {"batch_size": 64}
 VARIANTS = {
     "tail": {"validation": "tail", **_BATCH_64},
