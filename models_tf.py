@@ -396,6 +396,20 @@ def piecewise_gains(length: int, spread_db: float, rng: np.random.Generator,
     return np.repeat(10.0 ** (levels_db / 20.0), piece)[:length].astype(np.float32)
 
 
+def pieces_reversed(signal: np.ndarray, rng: np.random.Generator, piece: int = dsp.SAMPLE_RATE,
+                    probability: float = 0.5) -> np.ndarray:
+    """A copy of ``signal`` ``(samples,)`` in which each consecutive piece of ``piece`` samples
+    (the last may be shorter) is played backwards with ``probability``, independently."""
+    if piece <= 0 or not 0.0 <= probability <= 1.0:
+        raise ValueError(f"need piece > 0 and probability in [0, 1], got {piece} and {probability}")
+    reversed_signal = np.array(signal, copy=True)
+    starts = range(0, len(signal), piece)
+    for start, flip in zip(starts, rng.random(len(starts)) < probability):
+        if flip:
+            reversed_signal[start:start + piece] = signal[start:start + piece][::-1]
+    return reversed_signal
+
+
 class RemixedEpochs:
     """The training examples of each epoch, ``(noisy input, target spectrum)`` pairs drawn from
     one training pair, one per frame, in a new random order every epoch.
@@ -406,10 +420,11 @@ class RemixedEpochs:
     epochs (0, 2, ...) use the recorded mixture ``clean + noise``. With ``augment``, odd epochs
     re-mix the clean speech with the noise circularly shifted by a random offset: the same
     speech under new noise placements, each second of the noise scaled by
-    :func:`piecewise_gains` of ``noise_gain_db``, the speech sped up or slowed down by a rate
-    drawn uniformly within ``1 ± speech_rate_spread`` (:func:`dsp_helpers.speed_changed`, its
-    targets computed from the changed speech). Without it, every epoch uses the recorded
-    mixture.
+    :func:`piecewise_gains` of ``noise_gain_db``, with ``noise_reversal`` each second of the
+    shifted noise played backwards or not at random (:func:`pieces_reversed`), the speech sped
+    up or slowed down by a rate drawn uniformly within ``1 ± speech_rate_spread``
+    (:func:`dsp_helpers.speed_changed`, its targets computed from the changed speech). Without
+    it, every epoch uses the recorded mixture.
 
     :meth:`epoch` materialises the whole epoch (for the 2D CNN, 20 × 513 float32 values per
     frame: about 100 MB for a minute of audio), so that Keras batches it from arrays rather
@@ -420,11 +435,12 @@ class RemixedEpochs:
     def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, augment: bool,
                  seed: int, target: str = "phase_sensitive",
                  silence_level: float = dsp.SILENCE_MAGNITUDE, noise_gain_db: float = 0.0,
-                 speech_rate_spread: float = 0.0):
+                 speech_rate_spread: float = 0.0, noise_reversal: bool = False):
         if not 0.0 <= speech_rate_spread < 0.5:
             raise ValueError(f"speech_rate_spread must be in [0, 0.5), got {speech_rate_spread}")
         self.clean, self.noise, self.frames = clean, noise, frames
         self.noise_gain_db, self.speech_rate_spread = noise_gain_db, speech_rate_spread
+        self.noise_reversal = noise_reversal
         self.silence_level = silence_level
         self.augment, self.target_kind = augment, target
         self.rng = np.random.default_rng(seed)
@@ -434,12 +450,15 @@ class RemixedEpochs:
         self.recorded = self._mixture(shift=0)
         self._use(self.recorded)
 
-    def _mixture(self, shift: int, gain_db: float = 0.0,
-                 speech_rate: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    def _mixture(self, shift: int, gain_db: float = 0.0, speech_rate: float = 1.0,
+                 reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Padded noisy input ``(frames - 1 + count, 513)`` and target ``(count, 513)`` of the
         clean speech played ``speech_rate`` times faster plus the noise circularly shifted by
-        ``shift`` samples, its pieces scaled by :func:`piecewise_gains` of ``gain_db``."""
+        ``shift`` samples, its pieces reversed at random if ``reverse``
+        (:func:`pieces_reversed`) and scaled by :func:`piecewise_gains` of ``gain_db``."""
         noise = np.roll(self.noise, shift)
+        if reverse:
+            noise = pieces_reversed(noise, self.rng)
         if gain_db:
             noise = noise * piecewise_gains(len(noise), gain_db, self.rng)
         clean, clean_magnitude, clean_phase = self.clean, self.clean_magnitude, self.clean_phase
@@ -470,7 +489,7 @@ class RemixedEpochs:
         if self.augment and self.number % 2 == 1:
             spread = self.speech_rate_spread
             self._use(self._mixture(shift=int(self.rng.integers(len(self.noise))),
-                                    gain_db=self.noise_gain_db,
+                                    gain_db=self.noise_gain_db, reverse=self.noise_reversal,
                                     speech_rate=self.rng.uniform(1 - spread, 1 + spread)
                                     if spread else 1.0))
         else:
@@ -574,14 +593,15 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
                    validation_blocks: int = 8, augment: bool = True, patience: int = 20,
                    seed: int = 0, target: str = "phase_sensitive",
                    noise_gain_db: float = 0.0, speech_rate_spread: float = 0.0,
-                   weight_decay: float = 0.0) -> TrainingRun:
+                   noise_reversal: bool = False, weight_decay: float = 0.0) -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
 
     :func:`validation_ranges` of the ``validation`` scheme are held out (see
     :func:`split_for_validation`: no frame or image mixes the two parts). The rest trains on
     :class:`RemixedEpochs` (the recorded mixture, alternating with re-mixes if ``augment``,
-    whose noise pieces are scaled by up to ``noise_gain_db`` and whose speech is sped up or
-    slowed down by up to ``speech_rate_spread``) in minibatches of ``batch_size`` (``None``:
+    whose noise pieces are scaled by up to ``noise_gain_db`` and, with ``noise_reversal``,
+    played backwards at random, and whose speech is sped up or slowed down by up to
+    ``speech_rate_spread``) in minibatches of ``batch_size`` (``None``:
     :func:`default_batch_size`)
     with the mean squared error between the output and the ``target`` kind of
     :func:`dsp_helpers.target_magnitude`, in units of :func:`typical_magnitude` of the noisy
@@ -610,7 +630,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     _adapt_input_compression(model, training_magnitude)
     padding = silence_level(model)
     examples = RemixedEpochs(train_clean, train_dirty - train_clean, frames, augment, seed,
-                             target, padding, noise_gain_db, speech_rate_spread)
+                             target, padding, noise_gain_db, speech_rate_spread, noise_reversal)
     optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
     model.compile(optimizer=optimizer, loss="mse",
                   loss_weights=[typical_magnitude(training_magnitude) ** -2],

@@ -102,6 +102,8 @@ VARIANTS = {
     "batch-32-epochs-x0.5-lr-4e-3": {"validation": "none", "epoch_scale": 0.5, "batch_size": 32,
                                      "learning_rate": 4e-3},
     "batch-32-epochs-x0.7": {"validation": "none", "epoch_scale": 0.7, "batch_size": 32},
+    "batch-32-epochs-x0.5-reversal": {"validation": "none", "epoch_scale": 0.5, "batch_size": 32,
+                                      "noise_reversal": True},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",

@@ -827,6 +827,56 @@ def test_piecewise_gains_reject_bad_arguments(spread, piece):
         M.piecewise_gains(10, spread, np.random.default_rng(0), piece=piece)
 
 
+def test_pieces_reversed_play_each_chosen_piece_backwards():
+    signal = np.arange(2500, dtype=np.float32)
+    every = M.pieces_reversed(signal, np.random.default_rng(0), piece=1000, probability=1.0)
+    np.testing.assert_array_equal(every, np.concatenate(
+        [np.arange(999, -1, -1), np.arange(1999, 999, -1), np.arange(2499, 1999, -1)]))
+    np.testing.assert_array_equal(
+        M.pieces_reversed(signal, np.random.default_rng(0), piece=1000, probability=0.0), signal)
+    np.testing.assert_array_equal(signal, np.arange(2500))  # the input is left as it was
+
+
+def test_pieces_reversed_choose_pieces_at_random():
+    signal = np.arange(20_000, dtype=np.float32)
+    result = M.pieces_reversed(signal, np.random.default_rng(3), piece=1000)
+    flipped = []
+    for start in range(0, 20_000, 1000):
+        piece, original = result[start:start + 1000], signal[start:start + 1000]
+        assert np.array_equal(piece, original) or np.array_equal(piece, original[::-1])
+        flipped.append(not np.array_equal(piece, original))
+    assert 0 < sum(flipped) < 20
+
+
+@pytest.mark.parametrize("piece, probability", [(0, 0.5), (100, 1.5), (100, -0.1)])
+def test_pieces_reversed_reject_bad_arguments(piece, probability):
+    with pytest.raises(ValueError, match=r"piece > 0 and probability in \[0, 1\]"):
+        M.pieces_reversed(np.zeros(10), np.random.default_rng(0), piece, probability)
+
+
+def test_remixed_epochs_reverse_noise_only_when_asked(remix_signals):
+    """Off, the option changes nothing (it adds no random draw); on, every even epoch still holds
+    the recorded mixture's examples, and the re-mixes differ from those made without it."""
+    clean, _ = remix_signals
+    ramp = np.linspace(0.0, 0.2, len(clean), dtype=np.float32)  # noise that grows: not symmetric
+    noise = ramp * np.sin(np.arange(len(clean), dtype=np.float32))
+    default, off, on = (M.RemixedEpochs(clean, noise, 1, augment=True, seed=0, **options)
+                        for options in ({}, {"noise_reversal": False}, {"noise_reversal": True}))
+    recorded = np.sort(default.epoch()[0], axis=None)
+    differing_remixes = 0
+    for epoch in range(8):
+        inputs = [examples.epoch()[0] for examples in (default, off, on)]
+        np.testing.assert_array_equal(inputs[0], inputs[1])
+        if epoch % 2 == 0:
+            np.testing.assert_array_equal(np.sort(inputs[2], axis=None), recorded)
+        else:
+            differing_remixes += not np.array_equal(np.sort(inputs[0], axis=None),
+                                                    np.sort(inputs[2], axis=None))
+        for examples in (default, off, on):
+            examples.next_epoch()
+    assert differing_remixes > 0
+
+
 def _epoch_energy_db(examples):
     inputs, _ = examples.epoch()
     return 10 * np.log10(np.sum(inputs.astype(np.float64) ** 2))
