@@ -78,6 +78,7 @@ REFERENCES = ("RNNoise", "DeepFilterNet3")
 # "batch-32-epochs-x0.5" are today's recipe at its full budget, the notebook's 70 % and half of
 # it) keep their minibatch of 64, so that their rows can be re-run as they were.
 _BATCH_64 = {"batch_size": 64}
+_HALF_32 = {"validation": "none", "epoch_scale": 0.5, "batch_size": 32}  # the candidates' baseline
 VARIANTS = {
     "tail": {"validation": "tail", **_BATCH_64},
     "blocks": {"validation": "blocks", **_BATCH_64},
@@ -95,15 +96,12 @@ VARIANTS = {
     "speed-0.1-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "speech_rate_spread": 0.1,
                               **_BATCH_64},
     "batch-32": {"validation": "none", "batch_size": 32},
-    "batch-32-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "batch_size": 32},
-    "batch-16-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "batch_size": 16},
-    "batch-32-epochs-x0.5-lr-1e-3": {"validation": "none", "epoch_scale": 0.5, "batch_size": 32,
-                                     "learning_rate": 1e-3},
-    "batch-32-epochs-x0.5-lr-4e-3": {"validation": "none", "epoch_scale": 0.5, "batch_size": 32,
-                                     "learning_rate": 4e-3},
-    "batch-32-epochs-x0.7": {"validation": "none", "epoch_scale": 0.7, "batch_size": 32},
-    "batch-32-epochs-x0.5-reversal": {"validation": "none", "epoch_scale": 0.5, "batch_size": 32,
-                                      "noise_reversal": True},
+    "batch-32-epochs-x0.7": {**_HALF_32, "epoch_scale": 0.7},
+    "batch-32-epochs-x0.5": _HALF_32,
+    "batch-16-epochs-x0.5": {**_HALF_32, "batch_size": 16},
+    "batch-32-epochs-x0.5-lr-1e-3": {**_HALF_32, "learning_rate": 1e-3},
+    "batch-32-epochs-x0.5-lr-4e-3": {**_HALF_32, "learning_rate": 4e-3},
+    "batch-32-epochs-x0.5-reversal": {**_HALF_32, "noise_reversal": True},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",
@@ -309,6 +307,20 @@ def difference_line(label: str, first: dict[tuple, float], second: dict[tuple, f
     over = f"{count} folds" if len(seeds) == 1 else f"{count} runs (folds × seeds)"
     verdict = "beyond" if abs(mean) > 2 * error else "within"
     return f"{label}: {mean:+.2f} ± {error:.2f} dB over {over} ({verdict} twice the standard error)"
+
+
+def training_costs(rows: list[dict], models, seed: int | None = None) -> list[str]:
+    """One line per model in ``models`` and recipe in ``rows`` (sorted by both): the epochs
+    trained and the mean seconds of training per held-out fold, over all seeds or over
+    ``seed``'s runs only."""
+    runs = defaultdict(list)
+    for row in rows:
+        if row["model"] in models and row["clip"] == FOLD_CLIP and seed in (None, row["seed"]):
+            runs[row["model"], row["variant"]].append(row)
+    width = max((len(variant) for _, variant in runs), default=0)
+    return [f"  {model:6s} {variant:{width}s} {group[0]['epochs']:>4} epochs, "
+            f"{np.mean([row['train_seconds'] for row in group]):4.0f} s"
+            for (model, variant), group in sorted(runs.items())]
 
 
 def _fold_baselines(rows: list[dict]) -> tuple[dict[tuple, float], dict[tuple, float]]:

@@ -107,6 +107,19 @@ def test_rows_of_other_recordings_are_never_mixed_into_a_file(tmp_path):
     cv.check_recordings(tmp_path / "new.csv", "course")  # a new file takes any recordings
 
 
+def test_training_costs_give_epochs_and_mean_seconds_per_model_and_recipe():
+    rows = [{**_row("cnn2d", "half", 1, 10.0), "train_seconds": 60.0, "epochs": 50},
+            {**_row("cnn2d", "half", 2, 10.0), "train_seconds": 70.0, "epochs": 50},
+            {**_row("cnn2d", "half", 1, 10.0), "train_seconds": 90.0, "epochs": 50, "seed": 1},
+            {**_row("cnn2d", "half", 1, 10.0, clip="test_01"), "train_seconds": 999.0},
+            {**_row("cnn1d", "batch-32", 1, 10.0), "train_seconds": 30.4, "epochs": 60},
+            {**_row("fc", "half", 1, 10.0), "train_seconds": 5.0}]
+    assert cv.training_costs(rows, ("cnn1d", "cnn2d")) == [
+        "  cnn1d  batch-32   60 epochs,   30 s", "  cnn2d  half       50 epochs,   73 s"]
+    assert cv.training_costs(rows, ("cnn2d",), seed=0) == ["  cnn2d  half   50 epochs,   65 s"]
+    assert cv.training_costs(rows, ("cnn1d",), seed=1) == []
+
+
 def test_summary_reports_mean_share_of_gain_and_the_paired_verdict():
     rows = ([_row("cnn1d", "tail", fold, snr) for fold, snr in enumerate([10, 11, 12], 1)]
             + [_row("cnn1d", "new", fold, snr) for fold, snr in enumerate([11, 12.2, 12.9], 1)]
