@@ -102,6 +102,7 @@ VARIANTS = {
     "batch-32-epochs-x0.5-lr-1e-3": {**_HALF_32, "learning_rate": 1e-3},
     "batch-32-epochs-x0.5-lr-4e-3": {**_HALF_32, "learning_rate": 4e-3},
     "batch-32-epochs-x0.5-reversal": {**_HALF_32, "noise_reversal": True},
+    "batch-32-epochs-x0.5-remixes-only": {**_HALF_32, "recorded_every": None},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",
