@@ -418,13 +418,13 @@ class RemixedEpochs:
     ``frames - 1`` silent frames below ``silence_level`` prepended), targets the ``target`` kind of
     :func:`dsp_helpers.target_magnitude` for each window's last frame, ``(B, 513)``. Every
     ``recorded_every``-th epoch (0, k, 2k, ...; with ``None`` epoch 0 only) uses the recorded
-    mixture ``clean + noise``. With ``augment``, the other epochs re-mix the clean speech with the noise circularly shifted by a random offset: the same
-    speech under new noise placements, each second of the noise scaled by
-    :func:`piecewise_gains` of ``noise_gain_db``, with ``noise_reversal`` each second of the
-    shifted noise played backwards or not at random (:func:`pieces_reversed`), the speech sped
-    up or slowed down by a rate drawn uniformly within ``1 ± speech_rate_spread``
-    (:func:`dsp_helpers.speed_changed`, its targets computed from the changed speech). Without
-    it, every epoch uses the recorded mixture.
+    mixture ``clean + noise``. With ``augment``, the other epochs re-mix the clean speech with
+    the noise circularly shifted by a random offset: the same speech under new noise placements,
+    each second of the noise scaled by :func:`piecewise_gains` of ``noise_gain_db``, with
+    ``noise_reversal`` each second of the shifted noise played backwards or not at random
+    (:func:`pieces_reversed`), the speech sped up or slowed down by a rate drawn uniformly
+    within ``1 ± speech_rate_spread`` (:func:`dsp_helpers.speed_changed`, its targets computed
+    from the changed speech). Without it, every epoch uses the recorded mixture.
 
     :meth:`epoch` materialises the whole epoch (for the 2D CNN, 20 × 513 float32 values per
     frame: about 100 MB for a minute of audio), so that Keras batches it from arrays rather

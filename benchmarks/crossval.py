@@ -9,14 +9,14 @@ equation (1) after training on the rest of the pair.
 Fold ``k`` is the ``k``-th of ``--folds`` equal, hop-aligned stretches of the pair. A trained
 model (``cnn1d``, ``cnn2d``, ``fc``, ``cnn1d-K16``, the 1D CNN with half the kernels,
 ``cnn2d-fours``, the 2D CNN with its former layout :data:`CNN2D_TIME_FOURS`, or the 2D
-candidates ``cnn2d-conv2-5x3``, ``cnn2d-conv1-32`` and ``cnn2d-conv3-64``) learns
-from the rest of the pair, the stretches before and after the fold joined end to end, with the
-recipe ``--variants`` names (see :data:`VARIANTS`; by default :data:`RECIPE`, the notebook's
-recipe), and denoises the fold as a recording of its
-own; it also denoises every test clip that has a clean reference. With both CNNs, their
-average (``ensemble``) is scored too: both keep the noisy phase, so averaging the waveforms
-averages the magnitudes. Reference denoisers
-(``RNNoise``, ``DeepFilterNet3``; not trained on anything here) are scored on the same folds.
+candidates ``cnn2d-conv2-5x3``, ``cnn2d-conv1-32``, ``cnn2d-conv3-64`` and ``cnn2d-singles``)
+learns from the rest of the pair, the stretches before and after the fold joined end to end,
+with the recipe ``--variants`` names (see :data:`VARIANTS`; by default :data:`RECIPE`, the
+notebook's recipe), and denoises the fold as a recording of its own; it also denoises every test
+clip that has a clean reference. With both CNNs, their average (``ensemble``) is scored too:
+both keep the noisy phase, so averaging the waveforms averages the magnitudes. Reference
+denoisers (``RNNoise``, ``DeepFilterNet3``; not trained on anything here) are scored on the same
+folds.
 
 ``--shares`` below 1 draws the learning curve: the model trains on that share of the rest of
 the pair only, taken from the parts nearest the scored fold first.
@@ -59,12 +59,19 @@ _PAIRS = models_tf.DEFAULT_CNN2D_BLOCKS
 CNN2D_CONV2_5X3 = (_PAIRS[0], dataclasses.replace(_PAIRS[1], kernel=(5, 3)), _PAIRS[2])
 CNN2D_CONV1_32 = (dataclasses.replace(_PAIRS[0], filters=32), *_PAIRS[1:])
 CNN2D_CONV3_64 = (*_PAIRS[:2], dataclasses.replace(_PAIRS[2], filters=64))
+# A layout whose first layer keeps every frame (time stride 1: 19 rows from 20 frames, each row a
+# frame and the one before it), the step that took the layout in fours to pairs carried one
+# further; the second layer merges its rows four at a time, three apart, into 6 rows, the third
+# those 6 into one (model cnn2d-singles; not adopted either).
+CNN2D_SINGLES = (models_tf.ConvBlock(16, (2, 9), (1, 2)), models_tf.ConvBlock(32, (4, 7), (3, 2)),
+                 models_tf.ConvBlock(32, (6, 5), (1, 2)))
 
 TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
            "cnn2d-fours": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_TIME_FOURS),
            "cnn2d-conv2-5x3": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_CONV2_5X3),
            "cnn2d-conv1-32": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_CONV1_32),
            "cnn2d-conv3-64": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_CONV3_64),
+           "cnn2d-singles": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_SINGLES),
            "fc": models_tf.build_fc,
            # the 1D CNN as it was before cross-validation doubled its kernels (K = 16, 32, 32)
            "cnn1d-K16": functools.partial(models_tf.build_cnn1d, width=0.5)}
