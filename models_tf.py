@@ -410,21 +410,27 @@ def pieces_reversed(signal: np.ndarray, rng: np.random.Generator, piece: int = d
     return reversed_signal
 
 
+# Which epochs train on the recorded mixture rather than a re-mix (RemixedEpochs' ``recorded``):
+# every other one (0, 2, 4, ...), or the first only.
+RECORDED_SCHEDULES = ("alternate", "first")
+
+
 class RemixedEpochs:
     """The training examples of each epoch, ``(noisy input, target spectrum)`` pairs drawn from
     one training pair, one per frame, in a new random order every epoch.
 
     Inputs are :func:`as_model_input` windows of ``frames`` consecutive noisy spectra (with
     ``frames - 1`` silent frames below ``silence_level`` prepended), targets the ``target`` kind of
-    :func:`dsp_helpers.target_magnitude` for each window's last frame, ``(B, 513)``. Every
-    ``recorded_every``-th epoch (0, k, 2k, ...; with ``None`` epoch 0 only) uses the recorded
-    mixture ``clean + noise``. With ``augment``, the other epochs re-mix the clean speech with
-    the noise circularly shifted by a random offset: the same speech under new noise placements,
-    each second of the noise scaled by :func:`piecewise_gains` of ``noise_gain_db``, with
-    ``noise_reversal`` each second of the shifted noise played backwards or not at random
-    (:func:`pieces_reversed`), the speech sped up or slowed down by a rate drawn uniformly
-    within ``1 ± speech_rate_spread`` (:func:`dsp_helpers.speed_changed`, its targets computed
-    from the changed speech). Without it, every epoch uses the recorded mixture.
+    :func:`dsp_helpers.target_magnitude` for each window's last frame, ``(B, 513)``. The epochs
+    ``recorded`` names (:data:`RECORDED_SCHEDULES`: ``"alternate"``, 0, 2, 4, ...; ``"first"``,
+    epoch 0 only) use the recorded mixture ``clean + noise``. With ``augment``, the other epochs
+    re-mix the clean speech with the noise circularly shifted by a random offset: the same
+    speech under new noise placements, each second of the noise scaled by
+    :func:`piecewise_gains` of ``noise_gain_db``, with ``noise_reversal`` each second of the
+    shifted noise played backwards or not at random (:func:`pieces_reversed`), the speech sped
+    up or slowed down by a rate drawn uniformly within ``1 ± speech_rate_spread``
+    (:func:`dsp_helpers.speed_changed`, its targets computed from the changed speech). Without
+    it, every epoch uses the recorded mixture.
 
     :meth:`epoch` materialises the whole epoch (for the 2D CNN, 20 × 513 float32 values per
     frame: about 100 MB for a minute of audio), so that Keras batches it from arrays rather
@@ -436,12 +442,12 @@ class RemixedEpochs:
                  seed: int, target: str = "phase_sensitive",
                  silence_level: float = dsp.SILENCE_MAGNITUDE, noise_gain_db: float = 0.0,
                  speech_rate_spread: float = 0.0, noise_reversal: bool = False,
-                 recorded_every: int | None = 2):
+                 recorded: str = "alternate"):
         if not 0.0 <= speech_rate_spread < 0.5:
             raise ValueError(f"speech_rate_spread must be in [0, 0.5), got {speech_rate_spread}")
-        if recorded_every is not None and recorded_every < 1:
-            raise ValueError(f"recorded_every must be at least 1 (or None), got {recorded_every}")
-        self.recorded_every = recorded_every
+        if recorded not in RECORDED_SCHEDULES:
+            raise ValueError(f"recorded must be one of {RECORDED_SCHEDULES}, got {recorded!r}")
+        self.recorded_schedule = recorded
         self.clean, self.noise, self.frames = clean, noise, frames
         self.noise_gain_db, self.speech_rate_spread = noise_gain_db, speech_rate_spread
         self.noise_reversal = noise_reversal
@@ -487,11 +493,10 @@ class RemixedEpochs:
         return as_model_input(windows, self.frames), self.target[self.order]
 
     def next_epoch(self) -> None:
-        """Move on to the next epoch: the recorded mixture (every ``recorded_every``-th epoch,
-        or every epoch without ``augment``) or a re-mix, in a new order."""
+        """Move on to the next epoch: a re-mix (with ``augment``, in the epochs the ``recorded``
+        schedule leaves to them) or the recorded mixture, in a new order."""
         self.number += 1
-        every = self.recorded_every
-        if self.augment and (every is None or self.number % every != 0):
+        if self.augment and (self.recorded_schedule == "first" or self.number % 2 == 1):
             spread = self.speech_rate_spread
             self._use(self._mixture(shift=int(self.rng.integers(len(self.noise))),
                                     gain_db=self.noise_gain_db, reverse=self.noise_reversal,
@@ -598,14 +603,14 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
                    validation_blocks: int = 8, augment: bool = True, patience: int = 20,
                    seed: int = 0, target: str = "phase_sensitive",
                    noise_gain_db: float = 0.0, speech_rate_spread: float = 0.0,
-                   noise_reversal: bool = False, recorded_every: int | None = 2,
+                   noise_reversal: bool = False, recorded: str = "alternate",
                    weight_decay: float = 0.0) -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
 
     :func:`validation_ranges` of the ``validation`` scheme are held out (see
     :func:`split_for_validation`: no frame or image mixes the two parts). The rest trains on
-    :class:`RemixedEpochs` (the recorded mixture every ``recorded_every``-th epoch, re-mixes in
-    the others if ``augment``,
+    :class:`RemixedEpochs` (the recorded mixture in the epochs of the ``recorded`` schedule,
+    re-mixes in the others if ``augment``,
     whose noise pieces are scaled by up to ``noise_gain_db`` and, with ``noise_reversal``,
     played backwards at random, and whose speech is sped up or slowed down by up to
     ``speech_rate_spread``) in minibatches of ``batch_size`` (``None``:
@@ -638,7 +643,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     padding = silence_level(model)
     examples = RemixedEpochs(train_clean, train_dirty - train_clean, frames, augment, seed,
                              target, padding, noise_gain_db, speech_rate_spread, noise_reversal,
-                             recorded_every)
+                             recorded)
     optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
     model.compile(optimizer=optimizer, loss="mse",
                   loss_weights=[typical_magnitude(training_magnitude) ** -2],

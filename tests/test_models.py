@@ -877,33 +877,33 @@ def test_remixed_epochs_reverse_noise_only_when_asked(remix_signals):
     assert differing_remixes > 0
 
 
-@pytest.mark.parametrize("recorded_every, recorded_epochs",
-                         [(2, {0, 2, 4, 6}), (3, {0, 3, 6}), (1, set(range(8))), (None, {0})])
-def test_remixed_epochs_hold_the_recorded_mixture_every_kth_epoch(remix_signals, recorded_every,
-                                                                  recorded_epochs):
-    """The recorded mixture's examples come back exactly in the epochs ``recorded_every`` names
-    (``None``: only the first), re-mixes fill the others; 2, the default, draws the same epochs
-    as leaving the option out."""
+@pytest.mark.parametrize("recorded, recorded_epochs",
+                         [("alternate", {0, 2, 4, 6}), ("first", {0})])
+def test_remixed_epochs_hold_the_recorded_mixture_in_the_schedules_epochs(remix_signals, recorded,
+                                                                         recorded_epochs):
+    """The recorded mixture's examples come back exactly in the epochs the schedule names,
+    re-mixes fill the others; "alternate", the class's default, draws the same epochs as
+    leaving the option out."""
     clean, noise = remix_signals
-    examples = M.RemixedEpochs(clean, noise, 1, augment=True, seed=0,
-                               recorded_every=recorded_every)
+    examples = M.RemixedEpochs(clean, noise, 1, augment=True, seed=0, recorded=recorded)
     default = M.RemixedEpochs(clean, noise, 1, augment=True, seed=0)
-    recorded = np.sort(examples.epoch()[0], axis=None)
+    recorded_examples = np.sort(examples.epoch()[0], axis=None)
     found = set()
     for epoch in range(8):
         inputs = examples.epoch()[0]
-        if recorded_every == 2:
+        if recorded == "alternate":
             np.testing.assert_array_equal(inputs, default.epoch()[0])
-        if np.array_equal(np.sort(inputs, axis=None), recorded):
+        if np.array_equal(np.sort(inputs, axis=None), recorded_examples):
             found.add(epoch)
         examples.next_epoch()
         default.next_epoch()
     assert found == recorded_epochs
 
 
-def test_remixed_epochs_reject_recorded_every_below_one(remix_signals):
-    with pytest.raises(ValueError, match="recorded_every must be at least 1"):
-        M.RemixedEpochs(*remix_signals, 1, augment=True, seed=0, recorded_every=0)
+def test_remixed_epochs_reject_an_unknown_schedule(remix_signals):
+    with pytest.raises(ValueError, match=r"recorded must be one of \('alternate', 'first'\), "
+                                         r"got 'every'"):
+        M.RemixedEpochs(*remix_signals, 1, augment=True, seed=0, recorded="every")
 
 
 def _epoch_energy_db(examples):
