@@ -3,7 +3,7 @@ equation (1) after training on the rest of the pair.
 
     python -m benchmarks.crossval [--audio-dir audio] [--folds 5] [--models cnn1d cnn2d]
                                   [--variants batch-32] [--seeds 0] [--shares 1.0]
-                                  [--csv figures/crossval.csv]
+                                  [--score-training] [--csv figures/crossval.csv]
     python -m benchmarks.crossval --summary figures/crossval.csv [--baseline batch-32]
 
 Fold ``k`` is the ``k``-th of ``--folds`` equal, hop-aligned stretches of the pair. A trained
@@ -19,7 +19,9 @@ denoisers (``RNNoise``, ``DeepFilterNet3``; not trained on anything here) are sc
 folds.
 
 ``--shares`` below 1 draws the learning curve: the model trains on that share of the rest of
-the pair only, taken from the parts nearest the scored fold first.
+the pair only, taken from the parts nearest the scored fold first. ``--score-training`` also
+scores each trained model on the audio it trained on (clip ``training``): how closely it fits
+its training signal, which the held-out fold does not tell.
 
 Rows go to ``--csv`` (rows of the same model, variant, seed, share, fold and clip are
 replaced; others are kept), one per model, variant, seed, share and scored clip, and a table
@@ -117,6 +119,7 @@ COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "s
            "noisy_snr_db", "ceiling_snr_db", "train_seconds", "train_samples", "epochs"]
 KEY = ("model", "variant", "seed", "share", "fold", "clip")
 FOLD_CLIP = "fold"  # the clip column of the row that scores the held-out fold itself
+TRAINING_CLIP = "training"  # with score_training: the rest of the pair, which the model trained on
 
 
 def fold_ranges(length: int, folds: int) -> list[tuple[int, int]]:
@@ -170,25 +173,34 @@ def reference_denoiser(name: str):
     return lambda signal: reference_denoisers.denoise_reference(name, signal)
 
 
+def _clip_baselines(clips: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, dict]:
+    """Per clip ``(noisy, clean)``: the noisy input's SNR and the reference's (clean magnitude,
+    noisy phase), the ``noisy_snr_db`` and ``ceiling_snr_db`` columns."""
+    return {clip: {"noisy_snr_db": dsp.snr_db(reference, noisy),
+                   "ceiling_snr_db": dsp.snr_db(reference,
+                                                dsp.oracle_reconstruction(reference, noisy))}
+            for clip, (noisy, reference) in clips.items()}
+
+
 def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                    variants: list[str], seeds: list[int], shares: list[float],
                    epochs: int | None = None, csv_path: Path | None = None,
-                   only_folds: list[int] | None = None) -> list[dict]:
+                   only_folds: list[int] | None = None,
+                   score_training: bool = False) -> list[dict]:
     """Train and score every combination; returns one row (:data:`COLUMNS`) per scored clip.
     With ``csv_path``, the rows are also written there (:func:`write_rows`) after every fold,
     so an interrupted run keeps what it measured. ``only_folds`` (numbered from 1) runs those
-    folds of the ``folds`` only."""
+    folds of the ``folds`` only. With ``score_training``, each trained model also denoises the
+    audio it trained on (clip :data:`TRAINING_CLIP`): how closely it fits its training signal,
+    which the held-out fold does not tell."""
     clean = dsp.load_audio(recordings.train_clean, verbose=False)
     dirty = dsp.load_audio(recordings.train_dirty, verbose=False)
     rows = []
     for fold_index, fold in enumerate(fold_ranges(len(clean), folds), start=1):
         if only_folds and fold_index not in only_folds:
             continue
-        clips = scored_clips(recordings, clean, dirty, fold)
-        base = {clip: {"noisy_snr_db": dsp.snr_db(reference, noisy),
-                       "ceiling_snr_db": dsp.snr_db(reference,
-                                                    dsp.oracle_reconstruction(reference, noisy))}
-                for clip, (noisy, reference) in clips.items()}
+        fold_clips = scored_clips(recordings, clean, dirty, fold)
+        fold_base = _clip_baselines(fold_clips)
 
         def record(model, variant, seed, share, estimates, seconds=0.0, samples=0, epochs_run=0):
             for clip, estimate in estimates.items():
@@ -204,6 +216,7 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
 
         for name in [m for m in models if m in REFERENCES]:
             denoise = reference_denoiser(name)
+            clips, base = fold_clips, fold_base
             if denoise is not None:
                 record(name, "pretrained", 0, 1.0,
                        {clip: denoise(noisy) for clip, (noisy, _) in clips.items()})
@@ -213,6 +226,11 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                     training = nearest_training_ranges(len(clean), fold, share)
                     train_clean = models_tf.join_ranges(clean, training)
                     train_dirty = models_tf.join_ranges(dirty, training)
+                    clips, base = fold_clips, fold_base
+                    if score_training:
+                        training_clip = {TRAINING_CLIP: (train_dirty, train_clean)}
+                        clips = {**fold_clips, **training_clip}
+                        base = {**fold_base, **_clip_baselines(training_clip)}
                     estimates = {}
                     recipe = dict(VARIANTS[variant])
                     build = recipe.pop("build", {})
@@ -431,6 +449,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None,
                         help="epoch budget (default: models_tf.default_epochs)")
     parser.add_argument("--csv", type=Path, default=Path("figures/crossval.csv"))
+    parser.add_argument("--score-training", action="store_true",
+                        help=f"also score each model on the audio it trained on (clip "
+                             f"'{TRAINING_CLIP}')")
     parser.add_argument("--summary", nargs="+", type=Path, metavar="CSV",
                         help="only print the summary of these CSV files")
     parser.add_argument("--baseline", default=RECIPE,
@@ -468,7 +489,8 @@ def main() -> None:
     print(recordings.describe(), flush=True)
     start = time.perf_counter()
     rows = cross_validate(recordings, args.folds, args.models, args.variants, args.seeds,
-                          args.shares, args.epochs, args.csv, args.only_folds)
+                          args.shares, args.epochs, args.csv, args.only_folds,
+                          args.score_training)
     print(f"\n{len(rows)} rows written to {args.csv} in {time.perf_counter() - start:.0f} s\n")
     print(summary(read_rows([args.csv]), args.baseline))
 

@@ -1,12 +1,15 @@
-"""The cross-validation tool's arithmetic: folds, learning-curve ranges, statistics, CSV rows."""
+"""The cross-validation tool: folds, learning-curve ranges, statistics, CSV rows, and a short
+end-to-end run."""
 
 from __future__ import annotations
 
 import inspect
 import math
 
+import numpy as np
 import pytest
 
+import dsp_helpers as dsp
 import models_tf
 from benchmarks import crossval as cv
 
@@ -205,3 +208,35 @@ def test_difference_line_states_mean_error_count_and_verdict():
     zero = dict.fromkeys(noisy, 0.0)
     assert cv.difference_line("x", noisy, zero) == \
         "x: +0.25 ± 0.60 dB over 4 runs (folds × seeds) (within twice the standard error)"
+
+
+def test_clip_baselines_give_the_noisy_input_and_reference_snr():
+    """A 'noisy' clip that is the clean one doubled misses it by exactly the clean signal
+    (0 dB), and keeps its phase, so the clean magnitude with the noisy phase restores it."""
+    clean = np.sin(np.arange(16_000) * 0.05).astype(np.float32)
+    base = cv._clip_baselines({"clip": (2.0 * clean, clean)})["clip"]
+    assert base["noisy_snr_db"] == pytest.approx(0.0, abs=1e-6)
+    assert base["ceiling_snr_db"] > 60.0
+
+
+def test_score_training_adds_a_row_for_the_audio_each_model_trained_on(write_wav, tmp_path,
+                                                                        noisy_pair):
+    """Two folds of a 3 s pair, one epoch: with ``score_training`` every trained model gets a
+    ``training`` row scored against the rest of the pair (the other fold), whose noisy SNR is
+    that of the other fold's own noisy input; without it, no such row."""
+    clean, dirty = noisy_pair
+    for name, signal in (("train_clean_male.wav", clean), ("train_dirty_male.wav", dirty),
+                         ("test_x_01.wav", dirty[:8000]), ("test_x_02.wav", dirty[8000:16000])):
+        write_wav(name, signal, subtype="FLOAT")
+    recordings = dsp.find_recordings(tmp_path)
+    rows = cv.cross_validate(recordings, 2, ["cnn1d"], ["batch-32"], [0], [1.0], epochs=1,
+                             score_training=True)
+    training = [row for row in rows if row["clip"] == cv.TRAINING_CLIP]
+    assert [row["fold"] for row in training] == [1, 2]
+    for row, (start, stop) in zip(training, cv.fold_ranges(len(clean), 2)[::-1]):
+        other_fold_snr = dsp.snr_db(clean[start:stop], dirty[start:stop])
+        assert row["noisy_snr_db"] == pytest.approx(other_fold_snr)
+        assert row["train_samples"] == stop - start
+    plain = cv.cross_validate(recordings, 2, ["cnn1d"], ["batch-32"], [0], [1.0], epochs=1,
+                              only_folds=[1])
+    assert {row["clip"] for row in plain} == {cv.FOLD_CLIP}
