@@ -202,7 +202,10 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
         fold_clips = scored_clips(recordings, clean, dirty, fold)
         fold_base = _clip_baselines(fold_clips)
 
-        def record(model, variant, seed, share, estimates, seconds=0.0, samples=0, epochs_run=0):
+        def record(model, variant, seed, share, estimates, clips, base, seconds=0.0, samples=0,
+                   epochs_run=0):
+            """One row per clip of ``estimates``, scored against ``clips`` with ``base``'s
+            noisy-input and reference SNRs."""
             for clip, estimate in estimates.items():
                 rows.append({"recordings": recordings.source, "model": model,
                              "variant": variant, "seed": seed, "share": share,
@@ -216,10 +219,10 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
 
         for name in [m for m in models if m in REFERENCES]:
             denoise = reference_denoiser(name)
-            clips, base = fold_clips, fold_base
             if denoise is not None:
                 record(name, "pretrained", 0, 1.0,
-                       {clip: denoise(noisy) for clip, (noisy, _) in clips.items()})
+                       {clip: denoise(noisy) for clip, (noisy, _) in fold_clips.items()},
+                       fold_clips, fold_base)
         for variant in variants:
             for seed in seeds:
                 for share in shares:
@@ -243,12 +246,12 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                                                        epochs=budget, **recipe)
                         estimates[name] = {clip: models_tf.denoise_waveform(model, noisy)
                                            for clip, (noisy, _) in clips.items()}
-                        record(name, variant, seed, share, estimates[name], run.seconds,
-                               len(train_clean), run.epochs)
+                        record(name, variant, seed, share, estimates[name], clips, base,
+                               run.seconds, len(train_clean), run.epochs)
                     if "cnn1d" in estimates and "cnn2d" in estimates:
                         record(ENSEMBLE, variant, seed, share,
                                {clip: 0.5 * (estimates["cnn1d"][clip] + estimates["cnn2d"][clip])
-                                for clip in clips})
+                                for clip in clips}, clips, base)
         if csv_path is not None:
             write_rows(csv_path, rows)
     return rows
