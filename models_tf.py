@@ -411,7 +411,8 @@ def pieces_reversed(signal: np.ndarray, rng: np.random.Generator, piece: int = d
 
 
 # Which epochs train on the recorded mixture rather than a re-mix (RemixedEpochs' ``recorded``):
-# every other one (0, 2, 4, ...), or the first only.
+# every other one (0, 2, 4, ...), or the first only. Either may end on a recorded tail
+# (RemixedEpochs' ``recorded_tail``).
 RECORDED_SCHEDULES = ("alternate", "first")
 
 
@@ -423,7 +424,8 @@ class RemixedEpochs:
     ``frames - 1`` silent frames below ``silence_level`` prepended), targets the ``target`` kind of
     :func:`dsp_helpers.target_magnitude` for each window's last frame, ``(B, 513)``. The epochs
     ``recorded`` names (:data:`RECORDED_SCHEDULES`: ``"alternate"``, 0, 2, 4, ...; ``"first"``,
-    epoch 0 only) use the recorded mixture ``clean + noise``. With ``augment``, the other epochs
+    epoch 0 only) use the recorded mixture ``clean + noise``, and so do the last
+    ``round(recorded_tail * epochs)`` of a budget of ``epochs``. With ``augment``, the other epochs
     re-mix the clean speech with the noise circularly shifted by a random offset: the same
     speech under new noise placements, each second of the noise scaled by
     :func:`piecewise_gains` of ``noise_gain_db``, with ``noise_reversal`` each second of the
@@ -442,12 +444,19 @@ class RemixedEpochs:
                  seed: int, target: str = "phase_sensitive",
                  silence_level: float = dsp.SILENCE_MAGNITUDE, noise_gain_db: float = 0.0,
                  speech_rate_spread: float = 0.0, noise_reversal: bool = False,
-                 recorded: str = "alternate"):
+                 recorded: str = "alternate", recorded_tail: float = 0.0,
+                 epochs: int | None = None):
         if not 0.0 <= speech_rate_spread < 0.5:
             raise ValueError(f"speech_rate_spread must be in [0, 0.5), got {speech_rate_spread}")
         if recorded not in RECORDED_SCHEDULES:
             raise ValueError(f"recorded must be one of {RECORDED_SCHEDULES}, got {recorded!r}")
+        if not 0.0 <= recorded_tail <= 1.0:
+            raise ValueError(f"recorded_tail must be in [0, 1], got {recorded_tail}")
+        if recorded_tail and epochs is None:
+            raise ValueError("a recorded_tail needs the epoch budget (epochs)")
         self.recorded_schedule = recorded
+        tail = round(recorded_tail * epochs) if recorded_tail else 0
+        self.first_of_tail = epochs - tail if tail else math.inf  # first epoch of the tail
         self.clean, self.noise, self.frames = clean, noise, frames
         self.noise_gain_db, self.speech_rate_spread = noise_gain_db, speech_rate_spread
         self.noise_reversal = noise_reversal
@@ -494,9 +503,10 @@ class RemixedEpochs:
 
     def next_epoch(self) -> None:
         """Move on to the next epoch: a re-mix (with ``augment``, in the epochs the ``recorded``
-        schedule leaves to them) or the recorded mixture, in a new order."""
+        schedule and tail leave to them) or the recorded mixture, in a new order."""
         self.number += 1
-        if self.augment and (self.recorded_schedule == "first" or self.number % 2 == 1):
+        if self.augment and self.number < self.first_of_tail and (
+                self.recorded_schedule == "first" or self.number % 2 == 1):
             spread = self.speech_rate_spread
             self._use(self._mixture(shift=int(self.rng.integers(len(self.noise))),
                                     gain_db=self.noise_gain_db, reverse=self.noise_reversal,
@@ -604,13 +614,14 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
                    seed: int = 0, target: str = "phase_sensitive",
                    noise_gain_db: float = 0.0, speech_rate_spread: float = 0.0,
                    noise_reversal: bool = False, recorded: str = "alternate",
-                   weight_decay: float = 0.0) -> TrainingRun:
+                   recorded_tail: float = 0.0, weight_decay: float = 0.0) -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
 
     :func:`validation_ranges` of the ``validation`` scheme are held out (see
     :func:`split_for_validation`: no frame or image mixes the two parts). The rest trains on
-    :class:`RemixedEpochs` (the recorded mixture in the epochs of the ``recorded`` schedule,
-    re-mixes in the others if ``augment``,
+    :class:`RemixedEpochs` (the recorded mixture in the epochs of the ``recorded`` schedule
+    and in the last ``recorded_tail`` fraction of the budget, re-mixes in the others if
+    ``augment``,
     whose noise pieces are scaled by up to ``noise_gain_db`` and, with ``noise_reversal``,
     played backwards at random, and whose speech is sped up or slowed down by up to
     ``speech_rate_spread``) in minibatches of ``batch_size`` (``None``:
@@ -643,7 +654,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     padding = silence_level(model)
     examples = RemixedEpochs(train_clean, train_dirty - train_clean, frames, augment, seed,
                              target, padding, noise_gain_db, speech_rate_spread, noise_reversal,
-                             recorded)
+                             recorded, recorded_tail, epochs)
     optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
     model.compile(optimizer=optimizer, loss="mse",
                   loss_weights=[typical_magnitude(training_magnitude) ** -2],

@@ -113,6 +113,10 @@ VARIANTS = {
     "batch-32-epochs-x0.5-reversal": {**_HALF_32, "noise_reversal": True},
     "batch-32-epochs-x0.5-remixes-only": {**_HALF_32, "recorded": "first"},
     "batch-32-remixes-only": {"validation": "none", "batch_size": 32, "recorded": "first"},
+    "batch-32-epochs-x0.5-remixes-recorded-tail-0.25": {**_HALF_32, "recorded": "first",
+                                                        "recorded_tail": 0.25},
+    "batch-32-epochs-x0.5-remixes-recorded-tail-0.5": {**_HALF_32, "recorded": "first",
+                                                       "recorded_tail": 0.5},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",

@@ -877,21 +877,26 @@ def test_remixed_epochs_reverse_noise_only_when_asked(remix_signals):
     assert differing_remixes > 0
 
 
-@pytest.mark.parametrize("recorded, recorded_epochs",
-                         [("alternate", {0, 2, 4, 6}), ("first", {0})])
-def test_remixed_epochs_hold_the_recorded_mixture_in_the_schedules_epochs(remix_signals, recorded,
-                                                                         recorded_epochs):
-    """The recorded mixture's examples come back exactly in the epochs the schedule names,
-    re-mixes fill the others; "alternate", the class's default, draws the same epochs as
-    leaving the option out."""
+@pytest.mark.parametrize("recorded, recorded_tail, recorded_epochs",
+                         [("alternate", 0.0, {0, 2, 4, 6}), ("first", 0.0, {0}),
+                          ("first", 0.25, {0, 6, 7}), ("first", 0.3, {0, 6, 7}),
+                          ("alternate", 0.5, {0, 2, 4, 5, 6, 7}),
+                          ("first", 1.0, set(range(8)))])
+def test_remixed_epochs_hold_the_recorded_mixture_in_the_schedules_epochs(
+        remix_signals, recorded, recorded_tail, recorded_epochs):
+    """The recorded mixture's examples come back exactly in the epochs the schedule names and
+    in the last ``round(recorded_tail * 8)`` of a budget of 8, re-mixes fill the others;
+    "alternate" without a tail, the class's default, draws the same epochs as leaving the
+    options out."""
     clean, noise = remix_signals
-    examples = M.RemixedEpochs(clean, noise, 1, augment=True, seed=0, recorded=recorded)
+    examples = M.RemixedEpochs(clean, noise, 1, augment=True, seed=0, recorded=recorded,
+                               recorded_tail=recorded_tail, epochs=8)
     default = M.RemixedEpochs(clean, noise, 1, augment=True, seed=0)
     recorded_examples = np.sort(examples.epoch()[0], axis=None)
     found = set()
     for epoch in range(8):
         inputs = examples.epoch()[0]
-        if recorded == "alternate":
+        if recorded == "alternate" and not recorded_tail:
             np.testing.assert_array_equal(inputs, default.epoch()[0])
         if np.array_equal(np.sort(inputs, axis=None), recorded_examples):
             found.add(epoch)
@@ -904,6 +909,14 @@ def test_remixed_epochs_reject_an_unknown_schedule(remix_signals):
     with pytest.raises(ValueError, match=r"recorded must be one of \('alternate', 'first'\), "
                                          r"got 'every'"):
         M.RemixedEpochs(*remix_signals, 1, augment=True, seed=0, recorded="every")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"recorded_tail": 1.5, "epochs": 8}, r"recorded_tail must be in \[0, 1\], got 1.5"),
+    ({"recorded_tail": 0.25}, r"a recorded_tail needs the epoch budget \(epochs\)")])
+def test_remixed_epochs_reject_a_bad_recorded_tail(remix_signals, options, message):
+    with pytest.raises(ValueError, match=message):
+        M.RemixedEpochs(*remix_signals, 1, augment=True, seed=0, **options)
 
 
 def _epoch_energy_db(examples):
