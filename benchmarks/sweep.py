@@ -140,8 +140,8 @@ def main() -> None:
     split = models_tf.hop_aligned_split(len(clean), 0.2)
     noisy_snr = dsp.snr_db(clean[split:], dirty[split:])
 
-    candidates = [("cnn1d", f"D={d} K={k} s={s}", d, k, s, models_tf.build_cnn1d, cnn1d_blocks(d, k, s))
-                  for d, k, s in CNN1D_POINTS]
+    candidates = [("cnn1d", f"D={d} K={k} s={s}", d, k, s, models_tf.build_cnn1d,
+                   cnn1d_blocks(d, k, s)) for d, k, s in CNN1D_POINTS]
     candidates.append(("cnn1d", "D=9 K=16 max-pool 2", "", "", "", models_tf.build_cnn1d,
                        CNN1D_MAX_POOL))
     candidates += [("cnn2d", label, "", "", "", models_tf.build_cnn2d, blocks)

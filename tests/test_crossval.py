@@ -83,8 +83,8 @@ def test_paired_difference_uses_common_folds_only():
 
 
 def _row(model, variant, fold, snr, clip=cv.FOLD_CLIP):
-    return {"recordings": "standin", "model": model, "variant": variant, "seed": 0, "share": 1.0, "fold": fold,
-            "clip": clip, "snr_db": snr, "noisy_snr_db": 5.0, "ceiling_snr_db": 15.0,
+    return {"recordings": "standin", "model": model, "variant": variant, "seed": 0, "share": 1.0,
+            "fold": fold, "clip": clip, "snr_db": snr, "noisy_snr_db": 5.0, "ceiling_snr_db": 15.0,
             "train_seconds": 1.5, "train_samples": 1000, "epochs": 3}
 
 

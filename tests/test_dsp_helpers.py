@@ -425,7 +425,8 @@ def test_save_audio_writes_pcm16_at_16k(tmp_path, speech_like):
     signal = speech_like(8000, seed=3)
     path = dsp.save_audio(tmp_path / "sub" / "out.wav", signal)
     info = sf.info(path)
-    assert (info.samplerate, info.channels, info.subtype, info.frames) == (16_000, 1, "PCM_16", 8000)
+    assert (info.samplerate, info.channels, info.subtype, info.frames) == (16_000, 1, "PCM_16",
+                                                                           8000)
     np.testing.assert_allclose(dsp.load_audio(path), signal, atol=1 / 32768)
 
 

@@ -561,7 +561,8 @@ def _batch_norm_pair(shape, seed=3):
         layer.gamma.assign(np.linspace(0.5, 2.0, shape[-1]).astype(np.float32))
         layer.beta.assign(np.linspace(-1.0, 1.0, shape[-1]).astype(np.float32))
     inputs = (3.0 * rng.standard_normal(shape) + 1.0).astype(np.float32)
-    return layers, M.tf.constant(inputs), M.tf.constant(rng.standard_normal(shape).astype(np.float32))
+    targets = rng.standard_normal(shape).astype(np.float32)
+    return layers, M.tf.constant(inputs), M.tf.constant(targets)
 
 
 @pytest.mark.parametrize("shape", [(16, 10, 37, 8), (16, 41, 6)], ids=["2d", "1d"])

@@ -106,7 +106,8 @@ def test_time_axes_are_in_seconds(noisy_pair):
 # --------------------------------------------------------------------------------------------
 
 def test_audio_table_embeds_one_player_per_clip(speech_like):
-    rows = {"test_01": {"noisy": speech_like(1600, seed=1), "clean <ref>": speech_like(1600, seed=2),
+    rows = {"test_01": {"noisy": speech_like(1600, seed=1),
+                        "clean <ref>": speech_like(1600, seed=2),
                         "1D CNN": speech_like(1600, seed=3)},
             "test_02": {"noisy": speech_like(800, seed=4), "clean <ref>": None,
                         "1D CNN": speech_like(800, seed=5)}}
@@ -287,7 +288,8 @@ def test_format_dimension_table_is_markdown():
     assert len(lines) == 2 + len(rows)
     first = M.DEFAULT_CNN2D_BLOCKS[0]
     kernel, stride = (" × ".join(map(str, size)) for size in (first.kernel, first.stride))
-    assert f"| conv1 | {kernel} | {stride} | 10 × 253 × 16 | frames 0–19, bins 0–512 |" in lines
+    assert (f"| conv1 | {kernel} | {stride} | 10 × 253 × 16 | frames 0–19, bins 0–512 |"
+            in lines)
     assert "| input |  |  | 20 × 513 × 1 | frames 0–19, bins 0–512 |" in lines
     assert "| flatten |  |  | 1920 |  |" in lines  # no reach for the dense part
 
@@ -335,7 +337,8 @@ def test_verdict_names_the_winner_only_beyond_twice_the_standard_error():
     first, second = {"train": 18.0, "test_01": 15.0}, {"train": 17.0, "test_01": 14.95}
     text = report.verdict_text("2D CNN", first, "1D CNN", second, (0.5, 0.2, 4), "cv.csv")
     # run-to-run spread: standard deviation of the per-run differences = 0.2 * sqrt(4) = 0.4
-    assert "* train: 2D CNN − 1D CNN = +1.00 dB (beyond twice the run-to-run spread, ±0.80 dB)" in text
+    assert ("* train: 2D CNN − 1D CNN = +1.00 dB "
+            "(beyond twice the run-to-run spread, ±0.80 dB)") in text
     assert "* test_01: 2D CNN − 1D CNN = +0.05 dB (within" in text
     assert "+0.50 ± 0.20 dB" in text and "(4 paired runs, folds × seeds; cv.csv)" in text
     assert text.endswith("the **2D CNN** beats the 1D CNN on held-out speech by 0.50 dB, more "

