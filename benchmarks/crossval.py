@@ -115,6 +115,7 @@ VARIANTS = {
     "batch-32-epochs-x0.5-width-2": {**_HALF_32, "build": {"width": 2.0}},
     "batch-32-epochs-x0.5-weight-decay-0.025": {**_HALF_32, "weight_decay": 0.025},
     "batch-32-epochs-x0.5-weight-decay-0.05": {**_HALF_32, "weight_decay": 0.05},
+    "batch-32-epochs-x0.5-noise-gain-6dB": {**_HALF_32, "noise_gain_db": 6.0},
     "batch-32-epochs-x0.5-remixes-only": {**_HALF_32, "recorded": "first"},
     "batch-32-remixes-only": {"validation": "none", "batch_size": 32, "recorded": "first"},
     "batch-32-epochs-x0.5-remixes-recorded-tail-0.25": {**_HALF_32, "recorded": "first",
