@@ -455,8 +455,8 @@ class RemixedEpochs:
         if recorded_tail and epochs is None:
             raise ValueError("a recorded_tail needs the epoch budget (epochs)")
         self.recorded_schedule = recorded
-        tail = round(recorded_tail * epochs) if recorded_tail else 0
-        self.first_of_tail = epochs - tail if tail else math.inf  # first epoch of the tail
+        self.first_of_tail = (epochs - round(recorded_tail * epochs)) if recorded_tail \
+            else math.inf
         self.clean, self.noise, self.frames = clean, noise, frames
         self.noise_gain_db, self.speech_rate_spread = noise_gain_db, speech_rate_spread
         self.noise_reversal = noise_reversal
@@ -622,12 +622,10 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     :func:`split_for_validation`: no frame or image mixes the two parts). The rest trains on
     :class:`RemixedEpochs` (the recorded mixture in the epochs of the ``recorded`` schedule
     and in the last ``recorded_tail`` fraction of the budget, re-mixes in the others if
-    ``augment``,
-    whose noise pieces are scaled by up to ``noise_gain_db`` and, with ``noise_reversal``,
-    played backwards at random, and whose speech is sped up or slowed down by up to
-    ``speech_rate_spread``) in minibatches of ``batch_size`` (``None``:
-    :func:`default_batch_size`)
-    with the mean squared error between the output and the ``target`` kind of
+    ``augment``, whose noise pieces are scaled by up to ``noise_gain_db`` and, with
+    ``noise_reversal``, played backwards at random, and whose speech is sped up or slowed down
+    by up to ``speech_rate_spread``) in minibatches of ``batch_size`` (``None``:
+    :func:`default_batch_size`) with the mean squared error between the output and the ``target`` kind of
     :func:`dsp_helpers.target_magnitude`, in units of :func:`typical_magnitude` of the noisy
     input squared (so a quiet recording trains as a loud one does; in raw units its tiny
     gradients would meet Adam's epsilon), Adam (with decoupled ``weight_decay`` if it is
