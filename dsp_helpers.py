@@ -370,17 +370,23 @@ def target_magnitude(clean_magnitude: np.ndarray, clean_phase: np.ndarray,
     return np.maximum(clean_magnitude * cosine, 0.0).astype(np.float32)
 
 
-def oracle_reconstruction(clean: np.ndarray, noisy: np.ndarray,
-                          kind: str = "magnitude") -> np.ndarray:
+def oracle_reconstruction(clean: np.ndarray, noisy: np.ndarray, kind: str = "magnitude",
+                          gain_limit: float | None = None) -> np.ndarray:
     """An oracle that knows the clean signal but keeps the noisy phase: the inverse STFT of
     :func:`target_magnitude` of ``kind`` with the noisy phase, ``(samples,)``.
 
     ``"magnitude"`` (clean magnitude, noisy phase) is the ceiling the handout's networks aim at;
-    ``"phase_sensitive"`` is the best any magnitude can do with the noisy phase.
+    ``"phase_sensitive"`` is the best any magnitude can do with the noisy phase. With
+    ``gain_limit``, each bin's magnitude is capped at ``gain_limit`` times the noisy one: the best
+    a network whose gains stop at ``gain_limit`` can do.
     """
+    if gain_limit is not None and not gain_limit > 0.0:
+        raise ValueError(f"gain_limit must be positive, got {gain_limit}")
     clean_magnitude, clean_phase = stft_frames(clean)
-    _, noisy_phase = stft_frames(noisy)
+    noisy_magnitude, noisy_phase = stft_frames(noisy)
     magnitude = target_magnitude(clean_magnitude, clean_phase, noisy_phase, kind)
+    if gain_limit is not None:
+        magnitude = np.minimum(magnitude, gain_limit * noisy_magnitude)
     return reconstruct(magnitude, noisy_phase, len(noisy))
 
 

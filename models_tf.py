@@ -227,12 +227,15 @@ DEFAULT_CNN2D_BLOCKS = (ConvBlock(16, (2, 9), (2, 2)), ConvBlock(32, (5, 7), (5,
 
 
 def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: str,
-                  seed: int, dropout: float = 0.0) -> keras.Model:
+                  seed: int, dropout: float = 0.0, gain_limit: float = 1.0) -> keras.Model:
     """What every network here shares: log → per-bin standardisation → ``hidden_layers`` →
     flatten → (``Dropout(dropout)`` during training, if ``dropout > 0``) → ``Dense(513,
-    sigmoid)`` gain × current noisy frame."""
+    sigmoid)`` gain (times ``gain_limit`` if it is not 1, so gains run from 0 to ``gain_limit``)
+    × current noisy frame."""
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+    if not gain_limit > 0.0:
+        raise ValueError(f"{name}: gain_limit must be positive, got {gain_limit}")
     keras.utils.set_random_seed(seed)  # the initial weights
     dims = len(input_shape)
     noisy = keras.Input(shape=tuple(input_shape) + (1,), name="noisy_magnitude")
@@ -242,6 +245,8 @@ def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: s
     if dropout > 0.0:
         features = keras.layers.Dropout(dropout, seed=seed, name="dropout")(features)
     gain = keras.layers.Dense(dsp.N_BINS, activation="sigmoid", name="dense_gain")(features)
+    if gain_limit != 1.0:
+        gain = keras.layers.Rescaling(gain_limit, name="gain_limit")(gain)
     if dims == 2:  # keep only the last (current) frame of the image
         current = keras.layers.Cropping2D(((input_shape[0] - 1, 0), (0, 0)),
                                           name="current_frame")(noisy)
@@ -266,7 +271,8 @@ def widened(blocks, width: float) -> list[ConvBlock]:
 
 
 def _conv_network(input_shape: tuple[int, ...], blocks, name: str, seed: int,
-                  dropout: float = 0.0, width: float = 1.0) -> keras.Model:
+                  dropout: float = 0.0, width: float = 1.0,
+                  gain_limit: float = 1.0) -> keras.Model:
     """A :func:`_gain_network` whose hidden layers are valid, strided convolutions, each followed
     by batch normalisation (faster, steadier training) and a ReLU; ``width`` scales the number
     of kernels of every layer (:func:`widened`)."""
@@ -287,7 +293,7 @@ def _conv_network(input_shape: tuple[int, ...], blocks, name: str, seed: int,
                 features = pool(block.pool, padding="valid", name=f"pool{index}")(features)
         return features
 
-    model = _gain_network(input_shape, convolutions, name, seed, dropout)
+    model = _gain_network(input_shape, convolutions, name, seed, dropout, gain_limit)
     _check_dimensions(model, input_shape, blocks)
     return model
 
@@ -309,25 +315,28 @@ def _check_dimensions(model: keras.Model, input_shape, blocks) -> None:
 
 
 def build_cnn1d(blocks=DEFAULT_CNN1D_BLOCKS, seed: int = 0, dropout: float = 0.0,
-                width: float = 1.0) -> keras.Model:
+                width: float = 1.0, gain_limit: float = 1.0) -> keras.Model:
     """The 1D CNN of Problem 1: input ``(513, 1)``, output the clean magnitude ``(B, 513)``.
 
     ``blocks`` lists the convolutions along frequency (K kernels of size D, stride, pool);
     ``seed`` fixes the initial weights; ``dropout`` is the rate before the output layer;
-    ``width`` scales every layer's number of kernels.
+    ``width`` scales every layer's number of kernels; ``gain_limit`` is the largest gain the
+    output can apply to the noisy spectrum.
     """
-    return _conv_network((dsp.N_BINS,), blocks, "cnn1d", seed, dropout, width)
+    return _conv_network((dsp.N_BINS,), blocks, "cnn1d", seed, dropout, width, gain_limit)
 
 
 def build_cnn2d(blocks=DEFAULT_CNN2D_BLOCKS, window: int = dsp.WINDOW_FRAMES,
-                seed: int = 0, dropout: float = 0.0, width: float = 1.0) -> keras.Model:
+                seed: int = 0, dropout: float = 0.0, width: float = 1.0,
+                gain_limit: float = 1.0) -> keras.Model:
     """The 2D CNN of Problem 2: input ``(window, 513, 1)`` (the ``window`` latest noisy spectra),
     output the clean magnitude of the last frame ``(B, 513)``."""
-    return _conv_network((window, dsp.N_BINS), blocks, "cnn2d", seed, dropout, width)
+    return _conv_network((window, dsp.N_BINS), blocks, "cnn2d", seed, dropout, width,
+                         gain_limit)
 
 
 def build_fc(hidden_units=(1024, 1024), seed: int = 0, dropout: float = 0.0,
-             width: float = 1.0) -> keras.Model:
+             width: float = 1.0, gain_limit: float = 1.0) -> keras.Model:
     """Homework 1's fully connected network, as a baseline for the CNNs: one spectrum
     ``(513, 1)`` in, the same input compression and gain output as :func:`build_cnn1d`, with
     ``Dense`` ReLU layers of ``hidden_units`` (times ``width``) instead of convolutions."""
@@ -339,7 +348,7 @@ def build_fc(hidden_units=(1024, 1024), seed: int = 0, dropout: float = 0.0,
             features = keras.layers.Dense(units, activation="relu", name=f"dense{index}")(features)
         return features
 
-    return _gain_network((dsp.N_BINS,), dense_layers, "fc", seed, dropout)
+    return _gain_network((dsp.N_BINS,), dense_layers, "fc", seed, dropout, gain_limit)
 
 
 def default_batch_size(model: keras.Model) -> int:

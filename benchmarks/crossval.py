@@ -122,6 +122,7 @@ VARIANTS = {
                                                         "recorded_tail": 0.25},
     "batch-32-epochs-x0.5-remixes-recorded-tail-0.5": {**_HALF_32, "recorded": "first",
                                                        "recorded_tail": 0.5},
+    "batch-32-epochs-x0.5-gain-limit-1.5": {**_HALF_32, "build": {"gain_limit": 1.5}},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",

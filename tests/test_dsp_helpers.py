@@ -245,6 +245,27 @@ def test_phase_sensitive_oracle_beats_the_clean_magnitude_oracle(noisy_pair):
     assert phase_sensitive > ceiling + 0.5
 
 
+def test_oracle_gain_limit_caps_each_bin_at_that_multiple_of_the_noisy_magnitude(noisy_pair):
+    clean, dirty = noisy_pair
+    clean_magnitude, clean_phase = dsp.stft_frames(clean)
+    noisy_magnitude, noisy_phase = dsp.stft_frames(dirty)
+    target = dsp.target_magnitude(clean_magnitude, clean_phase, noisy_phase, "phase_sensitive")
+    assert np.any(target > noisy_magnitude)  # so a limit of 1 binds somewhere
+    by_hand = dsp.reconstruct(np.minimum(target, noisy_magnitude), noisy_phase, len(dirty))
+    np.testing.assert_array_equal(
+        dsp.oracle_reconstruction(clean, dirty, "phase_sensitive", gain_limit=1.0), by_hand)
+    np.testing.assert_array_equal(
+        dsp.oracle_reconstruction(clean, dirty, "phase_sensitive", gain_limit=1e9),
+        dsp.oracle_reconstruction(clean, dirty, "phase_sensitive"))
+
+
+@pytest.mark.parametrize("gain_limit", [0.0, -2.0])
+def test_oracle_reconstruction_rejects_a_gain_limit_that_is_not_positive(noisy_pair, gain_limit):
+    clean, dirty = noisy_pair
+    with pytest.raises(ValueError, match=f"gain_limit must be positive, got {gain_limit}"):
+        dsp.oracle_reconstruction(clean, dirty, gain_limit=gain_limit)
+
+
 def test_oracle_reconstruction_rejects_an_unknown_kind(noisy_pair):
     clean, dirty = noisy_pair
     with pytest.raises(ValueError, match="unknown magnitude target 'clean'"):

@@ -96,6 +96,32 @@ def test_sigmoid_gain_bounds_the_estimate():
     assert np.all(output <= image[:, -1, :, 0] * (1 + 1e-6))
 
 
+@pytest.mark.parametrize("build, shape", [(lambda **kw: M.build_cnn1d(SMALL_1D, **kw), (8, 513, 1)),
+                                          (lambda **kw: M.build_cnn2d(SMALL_2D, **kw),
+                                           (8, 20, 513, 1)),
+                                          (lambda **kw: M.build_fc((8,), **kw), (8, 513, 1))],
+                         ids=["cnn1d", "cnn2d", "fc"])
+@pytest.mark.parametrize("gain_limit", [0.5, 2.0])
+def test_gain_limit_scales_the_range_of_the_gain(build, shape, gain_limit):
+    """With ``gain_limit`` the output is exactly ``gain_limit`` times the default network's (the
+    same seed, the same weights), so gains run from 0 to ``gain_limit``; a saturated output
+    layer applies ``gain_limit`` itself."""
+    batch = _random_magnitudes(shape, seed=8)
+    current = batch[:, -1, :, 0] if len(shape) == 4 else batch[..., 0]
+    default, limited = build(seed=3), build(seed=3, gain_limit=gain_limit)
+    assert [w.shape for w in limited.get_weights()] == [w.shape for w in default.get_weights()]
+    np.testing.assert_allclose(limited.predict_on_batch(batch),
+                               gain_limit * default.predict_on_batch(batch), rtol=1e-6)
+    limited.get_layer("dense_gain").bias.assign(np.full(513, 50.0, dtype=np.float32))
+    np.testing.assert_allclose(limited.predict_on_batch(batch), gain_limit * current, rtol=1e-6)
+
+
+@pytest.mark.parametrize("gain_limit", [0.0, -1.0])
+def test_builders_reject_a_gain_limit_that_is_not_positive(gain_limit):
+    with pytest.raises(ValueError, match=f"cnn1d: gain_limit must be positive, got {gain_limit}"):
+        M.build_cnn1d(SMALL_1D, gain_limit=gain_limit)
+
+
 def test_builders_reject_an_empty_block_list():
     with pytest.raises(ValueError, match="at least one convolution block"):
         M.build_cnn1d(blocks=[])
