@@ -123,6 +123,7 @@ VARIANTS = {
     "batch-32-epochs-x0.5-remixes-recorded-tail-0.5": {**_HALF_32, "recorded": "first",
                                                        "recorded_tail": 0.5},
     "batch-32-epochs-x0.5-gain-limit-1.5": {**_HALF_32, "build": {"gain_limit": 1.5}},
+    "batch-32-epochs-x0.5-target-magnitude": {**_HALF_32, "target": "magnitude"},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",
