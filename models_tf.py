@@ -634,11 +634,11 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     ``augment``, whose noise pieces are scaled by up to ``noise_gain_db`` and, with
     ``noise_reversal``, played backwards at random, and whose speech is sped up or slowed down
     by up to ``speech_rate_spread``) in minibatches of ``batch_size`` (``None``:
-    :func:`default_batch_size`) with the mean squared error between the output and the ``target`` kind of
-    :func:`dsp_helpers.target_magnitude`, in units of :func:`typical_magnitude` of the noisy
-    input squared (so a quiet recording trains as a loud one does; in raw units its tiny
-    gradients would meet Adam's epsilon), Adam (with decoupled ``weight_decay`` if it is
-    positive), and a learning rate that decays from
+    :func:`default_batch_size`) with the mean squared error between the output and the
+    ``target`` kind of :func:`dsp_helpers.target_magnitude`, in units of
+    :func:`typical_magnitude` of the noisy input squared (so a quiet recording trains as a loud
+    one does; in raw units its tiny gradients would meet Adam's epsilon), Adam (with decoupled
+    ``weight_decay`` if it is positive), and a learning rate that decays from
     ``learning_rate`` to 0 along a half cosine over ``epochs`` (``None``:
     :func:`default_epochs`). With a validation part, training stops early after ``patience``
     epochs without improvement of the validation loss and the best weights are restored;

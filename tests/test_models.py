@@ -4,6 +4,8 @@ network, the ``quick_epochs`` of conftest)."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -96,11 +98,10 @@ def test_sigmoid_gain_bounds_the_estimate():
     assert np.all(output <= image[:, -1, :, 0] * (1 + 1e-6))
 
 
-@pytest.mark.parametrize("build, shape", [(lambda **kw: M.build_cnn1d(SMALL_1D, **kw), (8, 513, 1)),
-                                          (lambda **kw: M.build_cnn2d(SMALL_2D, **kw),
-                                           (8, 20, 513, 1)),
-                                          (lambda **kw: M.build_fc((8,), **kw), (8, 513, 1))],
-                         ids=["cnn1d", "cnn2d", "fc"])
+@pytest.mark.parametrize("build, shape", [
+    (functools.partial(M.build_cnn1d, SMALL_1D), (8, 513, 1)),
+    (functools.partial(M.build_cnn2d, SMALL_2D), (8, 20, 513, 1)),
+    (functools.partial(M.build_fc, (8,)), (8, 513, 1))], ids=["cnn1d", "cnn2d", "fc"])
 @pytest.mark.parametrize("gain_limit", [0.5, 2.0])
 def test_gain_limit_scales_the_range_of_the_gain(build, shape, gain_limit):
     """With ``gain_limit`` the output is exactly ``gain_limit`` times the default network's (the
