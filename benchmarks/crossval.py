@@ -75,20 +75,27 @@ TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
            "cnn2d-conv1-32": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_CONV1_32),
            "cnn2d-conv3-64": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_CONV3_64),
            "cnn2d-singles": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_SINGLES),
+           # the 2D CNN trained and scored on images of the current frame repeated 20 times
+           "cnn2d-no-past": functools.partial(models_tf.build_cnn2d, past_frames=False),
            "fc": models_tf.build_fc,
            # the 1D CNN as it was before cross-validation doubled its kernels (K = 16, 32, 32)
            "cnn1d-K16": functools.partial(models_tf.build_cnn1d, width=0.5)}
 ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
-RECIPE = "batch-32"  # the chosen recipe of the CNNs (models_tf.train_denoiser's defaults for them)
+# the chosen recipe of the CNNs (models_tf.train_denoiser's defaults for them)
+RECIPE = "batch-32-past-dropout-decay"
 REFERENCES = ("RNNoise", "DeepFilterNet3")
 
 # Named training recipes: keyword arguments of models_tf.train_denoiser, under "build" those of
 # the model's builder, and "epoch_scale" times each model's epoch budget (rounded). The recipes
 # run before the minibatch went from 64 examples to 32 ("batch-32", "batch-32-epochs-x0.7" and
 # "batch-32-epochs-x0.5" are today's recipe at its full budget, the notebook's 70 % and half of
-# it) keep their minibatch of 64, so that their rows can be re-run as they were.
-_BATCH_64 = {"batch_size": 64}
-_HALF_32 = {"validation": "none", "epoch_scale": 0.5, "batch_size": 32}  # the candidates' baseline
+# it) keep their minibatch of 64, so that their rows can be re-run as they were; likewise the
+# recipes run before the 2D CNN's past-frame dropout (models_tf.PAST_DROPOUT) switch it off.
+_NO_PAST_DROPOUT = {"past_dropout": 0.0}
+_BATCH_64 = {"batch_size": 64, **_NO_PAST_DROPOUT}
+_HALF_32 = {"validation": "none", "epoch_scale": 0.5, "batch_size": 32,  # the candidates' baseline
+            **_NO_PAST_DROPOUT}
+_PAST_DROPOUT_DECAY = {"past_dropout": 1.0, "past_dropout_decay": True}
 VARIANTS = {
     "tail": {"validation": "tail", **_BATCH_64},
     "blocks": {"validation": "blocks", **_BATCH_64},
@@ -105,7 +112,7 @@ VARIANTS = {
     "width-2": {"validation": "none", "build": {"width": 2.0}, **_BATCH_64},
     "speed-0.1-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "speech_rate_spread": 0.1,
                               **_BATCH_64},
-    "batch-32": {"validation": "none", "batch_size": 32},
+    "batch-32": {"validation": "none", "batch_size": 32, **_NO_PAST_DROPOUT},
     "batch-32-epochs-x0.7": {**_HALF_32, "epoch_scale": 0.7},
     "batch-32-epochs-x0.5": _HALF_32,
     "batch-16-epochs-x0.5": {**_HALF_32, "batch_size": 16},
@@ -117,13 +124,17 @@ VARIANTS = {
     "batch-32-epochs-x0.5-weight-decay-0.05": {**_HALF_32, "weight_decay": 0.05},
     "batch-32-epochs-x0.5-noise-gain-6dB": {**_HALF_32, "noise_gain_db": 6.0},
     "batch-32-epochs-x0.5-remixes-only": {**_HALF_32, "recorded": "first"},
-    "batch-32-remixes-only": {"validation": "none", "batch_size": 32, "recorded": "first"},
+    "batch-32-remixes-only": {"validation": "none", "batch_size": 32, "recorded": "first",
+                              **_NO_PAST_DROPOUT},
     "batch-32-epochs-x0.5-remixes-recorded-tail-0.25": {**_HALF_32, "recorded": "first",
                                                         "recorded_tail": 0.25},
     "batch-32-epochs-x0.5-remixes-recorded-tail-0.5": {**_HALF_32, "recorded": "first",
                                                        "recorded_tail": 0.5},
     "batch-32-epochs-x0.5-gain-limit-1.5": {**_HALF_32, "build": {"gain_limit": 1.5}},
     "batch-32-epochs-x0.5-target-magnitude": {**_HALF_32, "target": "magnitude"},
+    "batch-32-epochs-x0.5-past-dropout-0.5": {**_HALF_32, "past_dropout": 0.5},
+    "batch-32-epochs-x0.5-past-dropout-decay": {**_HALF_32, **_PAST_DROPOUT_DECAY},
+    "batch-32-past-dropout-decay": {"validation": "none", "batch_size": 32, **_PAST_DROPOUT_DECAY},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",

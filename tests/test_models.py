@@ -136,6 +136,45 @@ def test_cnn2d_estimate_depends_on_the_earlier_frames(default_models):
     assert not np.allclose(a, b)
 
 
+def test_cnn2d_without_past_frames_sees_the_current_frame_repeated():
+    """Without ``past_frames`` the 2D CNN ignores the 19 earlier frames and gives, with the same
+    weights, exactly what the full network gives for the current frame repeated 20 times."""
+    image = _random_magnitudes((3, 20, 513, 1), seed=3)
+    changed = image.copy()
+    changed[:, :19] = _random_magnitudes((3, 19, 513, 1), seed=4)
+    repeated = np.repeat(image[:, -1:], 20, axis=1)
+    full = M.build_cnn2d(SMALL_2D, seed=5)
+    blind = M.build_cnn2d(SMALL_2D, seed=5, past_frames=False)
+    assert [w.shape for w in blind.get_weights()] == [w.shape for w in full.get_weights()]
+    np.testing.assert_array_equal(blind.predict_on_batch(image), blind.predict_on_batch(changed))
+    np.testing.assert_allclose(blind.predict_on_batch(image), full.predict_on_batch(repeated),
+                               rtol=1e-6)
+
+
+def test_past_frames_removed_keeps_the_weights_and_drops_the_context():
+    trained = M.build_cnn2d(seed=6)
+    blind = M.past_frames_removed(trained)
+    image = _random_magnitudes((2, 20, 513, 1), seed=7)
+    np.testing.assert_allclose(blind.predict_on_batch(image),
+                               trained.predict_on_batch(np.repeat(image[:, -1:], 20, axis=1)),
+                               rtol=1e-6)
+
+
+def test_cnn2d_without_past_frames_saves_and_loads(tmp_path):
+    model = M.build_cnn2d(SMALL_2D, seed=8, past_frames=False)
+    M.save_denoiser(model, tmp_path / "cnn2d.keras")
+    loaded = keras.saving.load_model(tmp_path / "cnn2d.keras")  # default safe_mode=True
+    image = _random_magnitudes((2, 20, 513, 1), seed=9)
+    np.testing.assert_array_equal(loaded.predict_on_batch(image), model.predict_on_batch(image))
+
+
+def test_past_frames_removed_refuses_a_one_frame_network_and_other_blocks():
+    with pytest.raises(ValueError, match="cnn1d sees one frame: it has no past frames to remove"):
+        M.past_frames_removed(M.build_cnn1d(SMALL_1D))
+    with pytest.raises(ValueError, match="cnn2d was not built from these blocks"):
+        M.past_frames_removed(M.build_cnn2d(SMALL_2D))
+
+
 # --------------------------------------------------------------------------------------------
 # Dimension arithmetic
 # --------------------------------------------------------------------------------------------
@@ -774,6 +813,58 @@ def test_remixed_epochs_default_target_is_phase_sensitive(remix_signals):
     rows = _row_index(inputs.reshape(-1, 513), noisy_magnitude)
     np.testing.assert_array_equal(targets, expected[rows])
     assert np.all(targets <= dsp.stft_frames(clean)[0][rows] + 1e-7)
+
+
+def test_past_dropout_strips_windows_of_their_past(remix_signals):
+    """Each window is the plain one or its last frame repeated, with the same target; with a
+    rate of 1 every window is stripped."""
+    clean, noise = remix_signals
+    plain_inputs, plain_targets = M.RemixedEpochs(clean, noise, 20, augment=False,
+                                                  seed=0).epoch()
+    inputs, targets = M.RemixedEpochs(clean, noise, 20, augment=False, seed=0,
+                                      past_dropout=0.5).epoch()
+    np.testing.assert_array_equal(targets, plain_targets)
+    stripped = np.repeat(plain_inputs[:, -1:], 20, axis=1)
+    kept = np.all(inputs == plain_inputs, axis=(1, 2, 3))
+    dropped = np.all(inputs == stripped, axis=(1, 2, 3))
+    assert np.all(kept ^ dropped) and kept.any() and dropped.any()
+    inputs, _ = M.RemixedEpochs(clean, noise, 20, augment=False, seed=0, past_dropout=1.0).epoch()
+    np.testing.assert_array_equal(inputs, stripped)
+
+
+def test_past_dropout_leaves_one_frame_inputs_and_their_order_alone(remix_signals):
+    clean, noise = remix_signals
+    plain = M.RemixedEpochs(clean, noise, 1, augment=True, seed=0)
+    dropping = M.RemixedEpochs(clean, noise, 1, augment=True, seed=0, past_dropout=0.5)
+    for _ in range(3):
+        for a, b in zip(plain.epoch(), dropping.epoch()):
+            np.testing.assert_array_equal(a, b)
+        plain.next_epoch()
+        dropping.next_epoch()
+
+
+def test_past_dropout_decay_falls_from_the_rate_to_none_in_the_last_epoch(remix_signals):
+    """Rate 1 with the decay over 5 epochs: every window stripped in epoch 0, none in epoch 4."""
+    clean, noise = remix_signals
+    examples = M.RemixedEpochs(clean, noise, 20, augment=False, seed=0, epochs=5,
+                               past_dropout=1.0, past_dropout_decay=True)
+    stripped = []
+    for _ in range(5):
+        inputs, _ = examples.epoch()
+        stripped.append(np.all(inputs == inputs[:, -1:], axis=(1, 2, 3)).mean())
+        examples.next_epoch()
+    assert stripped[0] == 1.0 and stripped[-1] == 0.0
+    assert stripped[0] > stripped[2] > stripped[-1]
+    with pytest.raises(ValueError, match="past_dropout_decay needs the epoch budget"):
+        M.RemixedEpochs(clean, noise, 20, augment=False, seed=0, past_dropout=1.0,
+                        past_dropout_decay=True)
+
+
+@pytest.mark.parametrize("rate", [-0.1, 1.5])
+def test_past_dropout_rejects_a_rate_outside_0_1(remix_signals, rate):
+    clean, noise = remix_signals
+    with pytest.raises(ValueError, match=f"past_dropout must be in \\[0, 1\\], got {rate}"):
+        M.RemixedEpochs(clean, noise, 20, augment=False, seed=0, past_dropout=rate)
 
 
 def _current_frame_values(examples, frames):
