@@ -481,6 +481,24 @@ def test_default_minibatch_is_32_spectra_for_the_cnns_and_64_for_the_fc_baseline
         assert model.optimizer.iterations.numpy() == quick_epochs * -(-frames // batch_size)
 
 
+def test_past_frame_dropout_is_the_default_and_changes_only_the_2d_cnn(train_small, noisy_pair):
+    """By default the 2D CNN trains with past-frame dropout (``PAST_DROPOUT``, decaying), which
+    changes its weights; a one-frame network trains to the same weights with or without it."""
+    def weights(build, blocks, **options):
+        model, _ = train_small(build, blocks, noisy_pair, **options)
+        return model.get_weights()
+
+    assert M.PAST_DROPOUT == 1.0
+    for a, b in zip(weights(M.build_cnn1d, SMALL_1D), weights(M.build_cnn1d, SMALL_1D,
+                                                               past_dropout=0.0)):
+        np.testing.assert_array_equal(a, b)
+    default, explicit, none = (weights(M.build_cnn2d, SMALL_2D, **options) for options in (
+        {}, {"past_dropout": 1.0, "past_dropout_decay": True}, {"past_dropout": 0.0}))
+    for a, b in zip(default, explicit):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(default, none))
+
+
 def test_default_seeds_make_runs_reproducible(train_small, noisy_pair):
     """Built and trained with the default seeds, two runs give identical histories."""
     _, first = train_small(M.build_cnn1d, SMALL_1D, noisy_pair, build_seed=None)
