@@ -481,7 +481,9 @@ class RemixedEpochs:
     window of an epoch is replaced, with this probability, by its last frame repeated
     ``frames`` times, so that the network also learns to denoise a frame without its past; a
     window of one frame has no past, so it does nothing then. With ``past_dropout_decay`` that
-    probability falls linearly from ``past_dropout`` in epoch 0 to 0 in the last of ``epochs``.
+    probability stays at ``past_dropout`` for the first ``round(past_dropout_hold * epochs)``
+    epochs, then falls linearly to 0 in epoch ``round(past_dropout_until * epochs) - 1`` (by
+    default the last of ``epochs``) and stays 0.
 
     :meth:`epoch` materialises the whole epoch (for the 2D CNN, 20 × 513 float32 values per
     frame: about 100 MB for a minute of audio), so that Keras batches it from arrays rather
@@ -495,7 +497,8 @@ class RemixedEpochs:
                  speech_rate_spread: float = 0.0, noise_reversal: bool = False,
                  recorded: str = "alternate", recorded_tail: float = 0.0,
                  epochs: int | None = None, past_dropout: float = 0.0,
-                 past_dropout_decay: bool = False):
+                 past_dropout_decay: bool = False, past_dropout_hold: float = 0.0,
+                 past_dropout_until: float = 1.0):
         if not 0.0 <= speech_rate_spread < 0.5:
             raise ValueError(f"speech_rate_spread must be in [0, 0.5), got {speech_rate_spread}")
         if recorded not in RECORDED_SCHEDULES:
@@ -508,8 +511,15 @@ class RemixedEpochs:
             raise ValueError(f"past_dropout must be in [0, 1], got {past_dropout}")
         if past_dropout_decay and epochs is None:
             raise ValueError("a past_dropout_decay needs the epoch budget (epochs)")
+        if not 0.0 <= past_dropout_hold < past_dropout_until <= 1.0:
+            raise ValueError(f"past_dropout_hold and past_dropout_until must satisfy "
+                             f"0 <= hold < until <= 1, got {past_dropout_hold} and "
+                             f"{past_dropout_until}")
         self.past_dropout = past_dropout if frames > 1 else 0.0
-        self.past_dropout_epochs = max(epochs - 1, 1) if past_dropout_decay else math.inf
+        self.past_dropout_held = round(past_dropout_hold * epochs) if past_dropout_decay else 0
+        self.past_dropout_epochs = max(round(past_dropout_until * epochs) - 1
+                                       - self.past_dropout_held, 1) \
+            if past_dropout_decay else math.inf
         self.recorded_schedule = recorded
         self.first_of_tail = (epochs - round(recorded_tail * epochs)) if recorded_tail \
             else math.inf
@@ -556,7 +566,8 @@ class RemixedEpochs:
         targets ``(count, 513)``, in the epoch's random order."""
         windows = self.padded_input[self.order[:, np.newaxis] + np.arange(self.frames)]
         if self.past_dropout:
-            rate = self.past_dropout * max(0.0, 1.0 - self.number / self.past_dropout_epochs)
+            decayed = max(0, self.number - self.past_dropout_held) / self.past_dropout_epochs
+            rate = self.past_dropout * max(0.0, 1.0 - decayed)
             dropped = self.rng.random(len(windows)) < rate
             windows[dropped] = windows[dropped, -1:]
         return as_model_input(windows, self.frames), self.target[self.order]
@@ -677,7 +688,9 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
                    noise_reversal: bool = False, recorded: str = "alternate",
                    recorded_tail: float = 0.0, weight_decay: float = 0.0,
                    past_dropout: float = PAST_DROPOUT,
-                   past_dropout_decay: bool = True) -> TrainingRun:
+                   past_dropout_decay: bool = True,
+                   past_dropout_hold: float = 0.0,
+                   past_dropout_until: float = 1.0) -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
 
     :func:`validation_ranges` of the ``validation`` scheme are held out (see
@@ -688,7 +701,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     ``noise_reversal``, played backwards at random, and whose speech is sped up or slowed down
     by up to ``speech_rate_spread``, and the 2D CNN's windows stripped of their past frames
     with probability ``past_dropout``, falling to 0 along the budget with
-    ``past_dropout_decay``) in minibatches of ``batch_size`` (``None``:
+    ``past_dropout_decay`` from ``past_dropout_hold`` of it to ``past_dropout_until``) in minibatches of ``batch_size`` (``None``:
     :func:`default_batch_size`) with the mean squared error between the output and the
     ``target`` kind of :func:`dsp_helpers.target_magnitude`, in units of
     :func:`typical_magnitude` of the noisy input squared (so a quiet recording trains as a loud
@@ -718,7 +731,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     examples = RemixedEpochs(train_clean, train_dirty - train_clean, frames, augment, seed,
                              target, padding, noise_gain_db, speech_rate_spread, noise_reversal,
                              recorded, recorded_tail, epochs, past_dropout,
-                             past_dropout_decay)
+                             past_dropout_decay, past_dropout_hold, past_dropout_until)
     optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
     model.compile(optimizer=optimizer, loss="mse",
                   loss_weights=[typical_magnitude(training_magnitude) ** -2],

@@ -134,6 +134,12 @@ VARIANTS = {
     "batch-32-epochs-x0.5-target-magnitude": {**_HALF_32, "target": "magnitude"},
     "batch-32-epochs-x0.5-past-dropout-0.5": {**_HALF_32, "past_dropout": 0.5},
     "batch-32-epochs-x0.5-past-dropout-decay": {**_HALF_32, **_PAST_DROPOUT_DECAY},
+    "batch-32-epochs-x0.5-past-dropout-hold-0.25": {**_HALF_32, **_PAST_DROPOUT_DECAY,
+                                                    "past_dropout_hold": 0.25},
+    "batch-32-epochs-x0.5-past-dropout-hold-0.5": {**_HALF_32, **_PAST_DROPOUT_DECAY,
+                                                   "past_dropout_hold": 0.5},
+    "batch-32-epochs-x0.5-past-dropout-until-0.5": {**_HALF_32, **_PAST_DROPOUT_DECAY,
+                                                    "past_dropout_until": 0.5},
     "batch-32-past-dropout-decay": {"validation": "none", "batch_size": 32, **_PAST_DROPOUT_DECAY},
 }
 

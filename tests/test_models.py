@@ -878,6 +878,48 @@ def test_past_dropout_decay_falls_from_the_rate_to_none_in_the_last_epoch(remix_
                         past_dropout_decay=True)
 
 
+def test_past_dropout_hold_keeps_the_full_rate_before_the_decay(remix_signals):
+    """Rate 1 held for half of 9 epochs (round(4.5) = 4), then decaying over the other 4: every
+    window stripped in epochs 0-4, fewer and fewer after, none in epoch 8; a hold of 0 is the
+    plain decay, draw for draw."""
+    clean, noise = remix_signals
+    stripped = {}
+    for hold in (0.0, 0.5):
+        examples = M.RemixedEpochs(clean, noise, 20, augment=False, seed=0, epochs=9,
+                                   past_dropout=1.0, past_dropout_decay=True,
+                                   past_dropout_hold=hold)
+        stripped[hold] = []
+        for _ in range(9):
+            inputs, _ = examples.epoch()
+            stripped[hold].append(np.all(inputs == inputs[:, -1:], axis=(1, 2, 3)).mean())
+            examples.next_epoch()
+    assert stripped[0.5][:5] == [1.0] * 5 and stripped[0.5][-1] == 0.0
+    assert stripped[0.5][4] > stripped[0.5][6] > stripped[0.5][8]
+    plain = M.RemixedEpochs(clean, noise, 20, augment=False, seed=0, epochs=9, past_dropout=1.0,
+                            past_dropout_decay=True)
+    for count in stripped[0.0]:
+        inputs, _ = plain.epoch()
+        assert np.all(inputs == inputs[:, -1:], axis=(1, 2, 3)).mean() == count
+        plain.next_epoch()
+    with pytest.raises(ValueError, match="0 <= hold < until <= 1, got 0.5 and 0.5"):
+        M.RemixedEpochs(clean, noise, 20, augment=False, seed=0, epochs=9, past_dropout=1.0,
+                        past_dropout_decay=True, past_dropout_hold=0.5, past_dropout_until=0.5)
+
+
+def test_past_dropout_until_ends_the_decay_early(remix_signals):
+    """Rate 1 decaying until 5 of 10 epochs: every window stripped in epoch 0, none from epoch 4
+    on."""
+    clean, noise = remix_signals
+    examples = M.RemixedEpochs(clean, noise, 20, augment=False, seed=0, epochs=10,
+                               past_dropout=1.0, past_dropout_decay=True, past_dropout_until=0.5)
+    stripped = []
+    for _ in range(10):
+        inputs, _ = examples.epoch()
+        stripped.append(np.all(inputs == inputs[:, -1:], axis=(1, 2, 3)).mean())
+        examples.next_epoch()
+    assert stripped[0] == 1.0 and 0.0 < stripped[2] < 1.0 and stripped[4:] == [0.0] * 6
+
+
 @pytest.mark.parametrize("rate", [-0.1, 1.5])
 def test_past_dropout_rejects_a_rate_outside_0_1(remix_signals, rate):
     clean, noise = remix_signals
