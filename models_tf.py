@@ -702,9 +702,9 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     by up to ``speech_rate_spread``, and the 2D CNN's windows stripped of their past frames
     with probability ``past_dropout``, falling to 0 along the budget with
     ``past_dropout_decay``, from ``past_dropout_hold`` of it to ``past_dropout_until``) in
-    minibatches of ``batch_size`` (``None``: :func:`default_batch_size`) with the mean squared error between the output and the
-    ``target`` kind of :func:`dsp_helpers.target_magnitude`, in units of
-    :func:`typical_magnitude` of the noisy input squared (so a quiet recording trains as a loud
+    minibatches of ``batch_size`` (``None``: :func:`default_batch_size`) with the mean squared
+    error between the output and the ``target`` kind of :func:`dsp_helpers.target_magnitude`,
+    in units of :func:`typical_magnitude` of the noisy input squared (so a quiet recording trains as a loud
     one does; in raw units its tiny gradients would meet Adam's epsilon), Adam (with decoupled
     ``weight_decay`` if it is positive), and a learning rate that decays from
     ``learning_rate`` to 0 along a half cosine over ``epochs`` (``None``:
