@@ -695,23 +695,23 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
 
     :func:`validation_ranges` of the ``validation`` scheme are held out (see
     :func:`split_for_validation`: no frame or image mixes the two parts). The rest trains on
-    :class:`RemixedEpochs` (the recorded mixture in the epochs of the ``recorded`` schedule
-    and in the last ``recorded_tail`` fraction of the budget, re-mixes in the others if
-    ``augment``, whose noise pieces are scaled by up to ``noise_gain_db`` and, with
-    ``noise_reversal``, played backwards at random, and whose speech is sped up or slowed down
-    by up to ``speech_rate_spread``, and the 2D CNN's windows stripped of their past frames
-    with probability ``past_dropout``, falling to 0 along the budget with
-    ``past_dropout_decay``, from ``past_dropout_hold`` of it to ``past_dropout_until``) in
-    minibatches of ``batch_size`` (``None``: :func:`default_batch_size`) with the mean squared
-    error between the output and the ``target`` kind of :func:`dsp_helpers.target_magnitude`,
-    in units of :func:`typical_magnitude` of the noisy input squared (so a quiet recording trains as a loud
+    :class:`RemixedEpochs` (the recorded mixture in the epochs of the ``recorded`` schedule and
+    in the last ``recorded_tail`` fraction of the budget, re-mixes in the others if ``augment``,
+    whose noise pieces are scaled by up to ``noise_gain_db`` and, with ``noise_reversal``,
+    played backwards at random, and whose speech is sped up or slowed down by up to
+    ``speech_rate_spread``, and the 2D CNN's windows stripped of their past frames with
+    probability ``past_dropout``, falling to 0 along the budget with ``past_dropout_decay``,
+    from ``past_dropout_hold`` of it to ``past_dropout_until``) in minibatches of ``batch_size``
+    (``None``: :func:`default_batch_size`) with the mean squared error between the output and
+    the ``target`` kind of :func:`dsp_helpers.target_magnitude`, in units of
+    :func:`typical_magnitude` of the noisy input squared (so a quiet recording trains as a loud
     one does; in raw units its tiny gradients would meet Adam's epsilon), Adam (with decoupled
-    ``weight_decay`` if it is positive), and a learning rate that decays from
-    ``learning_rate`` to 0 along a half cosine over ``epochs`` (``None``:
-    :func:`default_epochs`). With a validation part, training stops early after ``patience``
-    epochs without improvement of the validation loss and the best weights are restored;
-    with ``validation="none"`` it runs the whole budget and keeps the last weights.
-    Seeded: a rerun on one machine gives the same numbers.
+    ``weight_decay`` if it is positive), and a learning rate that decays from ``learning_rate``
+    to 0 along a half cosine over ``epochs`` (``None``: :func:`default_epochs`). With a
+    validation part, training stops early after ``patience`` epochs without improvement of the
+    validation loss and the best weights are restored; with ``validation="none"`` it runs the
+    whole budget and keeps the last weights. Seeded: a rerun on one machine gives the same
+    numbers.
     """
     clean = np.asarray(clean, dtype=np.float32)
     dirty = np.asarray(dirty, dtype=np.float32)
