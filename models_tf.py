@@ -483,7 +483,9 @@ class RemixedEpochs:
     window of one frame has no past, so it does nothing then. With ``past_dropout_decay`` that
     probability stays at ``past_dropout`` for the first ``round(past_dropout_hold * epochs)``
     epochs, then falls linearly to 0 in epoch ``round(past_dropout_until * epochs) - 1`` (by
-    default the last of ``epochs``) and stays 0.
+    default the last of ``epochs``) and stays 0. With ``past_dropout_partial`` a dropped window
+    keeps its latest ``k`` frames, ``k`` drawn uniformly from 1 to ``frames - 1``, and each older
+    frame becomes a copy of the oldest one kept.
 
     :meth:`epoch` materialises the whole epoch (for the 2D CNN, 20 × 513 float32 values per
     frame: about 100 MB for a minute of audio), so that Keras batches it from arrays rather
@@ -498,7 +500,7 @@ class RemixedEpochs:
                  recorded: str = "alternate", recorded_tail: float = 0.0,
                  epochs: int | None = None, past_dropout: float = 0.0,
                  past_dropout_decay: bool = False, past_dropout_hold: float = 0.0,
-                 past_dropout_until: float = 1.0):
+                 past_dropout_until: float = 1.0, past_dropout_partial: bool = False):
         if not 0.0 <= speech_rate_spread < 0.5:
             raise ValueError(f"speech_rate_spread must be in [0, 0.5), got {speech_rate_spread}")
         if recorded not in RECORDED_SCHEDULES:
@@ -516,6 +518,7 @@ class RemixedEpochs:
                              f"0 <= hold < until <= 1, got {past_dropout_hold} and "
                              f"{past_dropout_until}")
         self.past_dropout = past_dropout if frames > 1 else 0.0
+        self.past_dropout_partial = past_dropout_partial
         self.past_dropout_held = round(past_dropout_hold * epochs) if past_dropout_decay else 0
         self.past_dropout_epochs = max(round(past_dropout_until * epochs) - 1
                                        - self.past_dropout_held, 1) \
@@ -569,7 +572,13 @@ class RemixedEpochs:
             decayed = max(0, self.number - self.past_dropout_held) / self.past_dropout_epochs
             rate = self.past_dropout * max(0.0, 1.0 - decayed)
             dropped = self.rng.random(len(windows)) < rate
-            windows[dropped] = windows[dropped, -1:]
+            if self.past_dropout_partial:  # frame j of a window keeping k becomes frame
+                kept = self.rng.integers(1, self.frames, dropped.sum())  # max(j, frames - k)
+                source = np.maximum(np.arange(self.frames), self.frames - kept[:, np.newaxis])
+                windows[dropped] = np.take_along_axis(windows[dropped], source[..., np.newaxis],
+                                                      axis=1)
+            else:
+                windows[dropped] = windows[dropped, -1:]
         return as_model_input(windows, self.frames), self.target[self.order]
 
     def next_epoch(self) -> None:
@@ -690,7 +699,8 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
                    past_dropout: float = PAST_DROPOUT,
                    past_dropout_decay: bool = True,
                    past_dropout_hold: float = 0.0,
-                   past_dropout_until: float = 1.0) -> TrainingRun:
+                   past_dropout_until: float = 1.0,
+                   past_dropout_partial: bool = False) -> TrainingRun:
     """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
 
     :func:`validation_ranges` of the ``validation`` scheme are held out (see
@@ -701,7 +711,8 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     played backwards at random, and whose speech is sped up or slowed down by up to
     ``speech_rate_spread``, and the 2D CNN's windows stripped of their past frames with
     probability ``past_dropout``, falling to 0 along the budget with ``past_dropout_decay``,
-    from ``past_dropout_hold`` of it to ``past_dropout_until``) in minibatches of ``batch_size``
+    from ``past_dropout_hold`` of it to ``past_dropout_until``, with ``past_dropout_partial``
+    of their older frames only) in minibatches of ``batch_size``
     (``None``: :func:`default_batch_size`) with the mean squared error between the output and
     the ``target`` kind of :func:`dsp_helpers.target_magnitude`, in units of
     :func:`typical_magnitude` of the noisy input squared (so a quiet recording trains as a loud
@@ -731,7 +742,8 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     examples = RemixedEpochs(train_clean, train_dirty - train_clean, frames, augment, seed,
                              target, padding, noise_gain_db, speech_rate_spread, noise_reversal,
                              recorded, recorded_tail, epochs, past_dropout,
-                             past_dropout_decay, past_dropout_hold, past_dropout_until)
+                             past_dropout_decay, past_dropout_hold, past_dropout_until,
+                             past_dropout_partial)
     optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
     model.compile(optimizer=optimizer, loss="mse",
                   loss_weights=[typical_magnitude(training_magnitude) ** -2],

@@ -140,6 +140,8 @@ VARIANTS = {
                                                    "past_dropout_hold": 0.5},
     "batch-32-epochs-x0.5-past-dropout-until-0.5": {**_HALF_32, **_PAST_DROPOUT_DECAY,
                                                     "past_dropout_until": 0.5},
+    "batch-32-epochs-x0.5-past-dropout-partial": {**_HALF_32, **_PAST_DROPOUT_DECAY,
+                                                  "past_dropout_partial": True},
     "batch-32-past-dropout-decay": {"validation": "none", "batch_size": 32, **_PAST_DROPOUT_DECAY},
 }
 

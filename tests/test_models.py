@@ -920,6 +920,26 @@ def test_past_dropout_until_ends_the_decay_early(remix_signals):
     assert stripped[0] == 1.0 and 0.0 < stripped[2] < 1.0 and stripped[4:] == [0.0] * 6
 
 
+def test_partial_past_dropout_keeps_the_latest_frames_of_each_window(remix_signals):
+    """Rate 1, partial: every window keeps its latest k frames (1 <= k <= 19, several k drawn)
+    and repeats the oldest kept one before them; the current frames and targets are those of
+    the same epoch without dropout."""
+    clean, noise = remix_signals
+    plain_inputs, plain_targets = M.RemixedEpochs(clean, noise, 20, augment=False,
+                                                  seed=0).epoch()
+    inputs, targets = M.RemixedEpochs(clean, noise, 20, augment=False, seed=0, past_dropout=1.0,
+                                      past_dropout_partial=True).epoch()
+    np.testing.assert_array_equal(inputs[:, -1], plain_inputs[:, -1])
+    np.testing.assert_array_equal(targets, plain_targets)
+    kept_counts = set()
+    for window, plain in zip(inputs, plain_inputs):
+        kept = next(k for k in range(1, 20) if np.array_equal(window[-k:], plain[-k:])
+                    and np.all(window[:20 - k] == window[20 - k]))
+        assert not np.array_equal(window, plain)
+        kept_counts.add(kept)
+    assert len(kept_counts) > 3
+
+
 @pytest.mark.parametrize("rate", [-0.1, 1.5])
 def test_past_dropout_rejects_a_rate_outside_0_1(remix_signals, rate):
     clean, noise = remix_signals
