@@ -572,13 +572,13 @@ class RemixedEpochs:
             decayed = max(0, self.number - self.past_dropout_held) / self.past_dropout_epochs
             rate = self.past_dropout * max(0.0, 1.0 - decayed)
             dropped = self.rng.random(len(windows)) < rate
-            if self.past_dropout_partial:  # frame j of a window keeping k becomes frame
-                kept = self.rng.integers(1, self.frames, dropped.sum())  # max(j, frames - k)
-                source = np.maximum(np.arange(self.frames), self.frames - kept[:, np.newaxis])
-                windows[dropped] = np.take_along_axis(windows[dropped], source[..., np.newaxis],
-                                                      axis=1)
-            else:
-                windows[dropped] = windows[dropped, -1:]
+            # a dropped window keeps its latest k frames (k = 1: the current frame alone), and
+            # its frame j becomes its frame max(j, frames - k)
+            kept = (self.rng.integers(1, self.frames, dropped.sum())
+                    if self.past_dropout_partial else np.ones(dropped.sum(), dtype=int))
+            source = np.maximum(np.arange(self.frames), self.frames - kept[:, np.newaxis])
+            windows[dropped] = np.take_along_axis(windows[dropped], source[..., np.newaxis],
+                                                  axis=1)
         return as_model_input(windows, self.frames), self.target[self.order]
 
     def next_epoch(self) -> None:
@@ -711,8 +711,8 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
     played backwards at random, and whose speech is sped up or slowed down by up to
     ``speech_rate_spread``, and the 2D CNN's windows stripped of their past frames with
     probability ``past_dropout``, falling to 0 along the budget with ``past_dropout_decay``,
-    from ``past_dropout_hold`` of it to ``past_dropout_until``, with ``past_dropout_partial``
-    of their older frames only) in minibatches of ``batch_size``
+    from ``past_dropout_hold`` of it to ``past_dropout_until``; with ``past_dropout_partial``,
+    of a random number of their oldest frames only) in minibatches of ``batch_size``
     (``None``: :func:`default_batch_size`) with the mean squared error between the output and
     the ``target`` kind of :func:`dsp_helpers.target_magnitude`, in units of
     :func:`typical_magnitude` of the noisy input squared (so a quiet recording trains as a loud
