@@ -104,7 +104,6 @@ VARIANTS = {
     "dropout-0.3": {"validation": "none", "build": {"dropout": 0.3}, **_BATCH_64},
     "lr-1e-3": {"validation": "none", "learning_rate": 1e-3, **_BATCH_64},
     "weight-decay-0.05": {"validation": "none", "weight_decay": 0.05, **_BATCH_64},
-    "epochs-x2": {"validation": "none", "epoch_scale": 2, **_BATCH_64},
     "epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, **_BATCH_64},
     "epochs-x0.4": {"validation": "none", "epoch_scale": 0.4, **_BATCH_64},
     "epochs-x0.5-lr-4e-3": {"validation": "none", "epoch_scale": 0.5, "learning_rate": 4e-3,
@@ -143,6 +142,8 @@ VARIANTS = {
     "batch-32-epochs-x0.5-past-dropout-partial": {**_HALF_32, **_PAST_DROPOUT_DECAY,
                                                   "past_dropout_partial": True},
     "batch-32-past-dropout-decay": {"validation": "none", "batch_size": 32, **_PAST_DROPOUT_DECAY},
+    "batch-32-past-dropout-decay-epochs-x2": {"validation": "none", "batch_size": 32,
+                                              **_PAST_DROPOUT_DECAY, "epoch_scale": 2},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",
