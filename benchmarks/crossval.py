@@ -82,37 +82,43 @@ TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
            "cnn1d-K16": functools.partial(models_tf.build_cnn1d, width=0.5)}
 ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
 # the chosen recipe of the CNNs (models_tf.train_denoiser's defaults for them)
-RECIPE = "batch-32-past-dropout-decay"
+RECIPE = "batch-32-past-dropout-decay-epochs-x2"
 REFERENCES = ("RNNoise", "DeepFilterNet3")
 
 # Named training recipes: keyword arguments of models_tf.train_denoiser, under "build" those of
-# the model's builder, and "epoch_scale" times each model's epoch budget (rounded). The recipes
+# the model's builder, and "epoch_scale" times each model's epoch budget (models_tf.default_epochs,
+# rounded). The names count epochs in the budget before it doubled (60 epochs for the 1D CNN and
+# the FC network, 100 for the 2D CNN: _FORMER_BUDGET of today's), so "epochs-x0.5" is a quarter
+# of today's budget and "batch-32-past-dropout-decay-epochs-x2" (RECIPE) all of it. The recipes
 # run before the minibatch went from 64 examples to 32 ("batch-32", "batch-32-epochs-x0.7" and
-# "batch-32-epochs-x0.5" are today's recipe at its full budget, the notebook's 70 % and half of
-# it) keep their minibatch of 64, so that their rows can be re-run as they were; likewise the
+# "batch-32-epochs-x0.5" are that recipe at the former budget, the notebook's 70 % of it and half
+# of it) keep their minibatch of 64, so that their rows can be re-run as they were; likewise the
 # recipes run before the 2D CNN's past-frame dropout (models_tf.PAST_DROPOUT) switch it off.
+_FORMER_BUDGET = 0.5
 _NO_PAST_DROPOUT = {"past_dropout": 0.0}
-_BATCH_64 = {"batch_size": 64, **_NO_PAST_DROPOUT}
-_HALF_32 = {"validation": "none", "epoch_scale": 0.5, "batch_size": 32,  # the candidates' baseline
-            **_NO_PAST_DROPOUT}
+_BATCH_64 = {"batch_size": 64, "epoch_scale": _FORMER_BUDGET, **_NO_PAST_DROPOUT}
+_HALF_32 = {"validation": "none", "epoch_scale": 0.5 * _FORMER_BUDGET, "batch_size": 32,
+            **_NO_PAST_DROPOUT}  # the candidates' baseline
 _PAST_DROPOUT_DECAY = {"past_dropout": 1.0, "past_dropout_decay": True}
 VARIANTS = {
     "tail": {"validation": "tail", **_BATCH_64},
     "blocks": {"validation": "blocks", **_BATCH_64},
     "no-validation": {"validation": "none", **_BATCH_64},
+    "no-validation-epochs-x2": {"validation": "none", **_BATCH_64, "epoch_scale": 1.0},
     "noise-gain-6dB": {"validation": "none", "noise_gain_db": 6.0, **_BATCH_64},
     "dropout-0.3": {"validation": "none", "build": {"dropout": 0.3}, **_BATCH_64},
     "lr-1e-3": {"validation": "none", "learning_rate": 1e-3, **_BATCH_64},
     "weight-decay-0.05": {"validation": "none", "weight_decay": 0.05, **_BATCH_64},
-    "epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, **_BATCH_64},
-    "epochs-x0.4": {"validation": "none", "epoch_scale": 0.4, **_BATCH_64},
-    "epochs-x0.5-lr-4e-3": {"validation": "none", "epoch_scale": 0.5, "learning_rate": 4e-3,
-                            **_BATCH_64},
+    "epochs-x0.5": {"validation": "none", **_BATCH_64, "epoch_scale": 0.5 * _FORMER_BUDGET},
+    "epochs-x0.4": {"validation": "none", **_BATCH_64, "epoch_scale": 0.4 * _FORMER_BUDGET},
+    "epochs-x0.5-lr-4e-3": {"validation": "none", "learning_rate": 4e-3, **_BATCH_64,
+                            "epoch_scale": 0.5 * _FORMER_BUDGET},
     "width-2": {"validation": "none", "build": {"width": 2.0}, **_BATCH_64},
-    "speed-0.1-epochs-x0.5": {"validation": "none", "epoch_scale": 0.5, "speech_rate_spread": 0.1,
-                              **_BATCH_64},
-    "batch-32": {"validation": "none", "batch_size": 32, **_NO_PAST_DROPOUT},
-    "batch-32-epochs-x0.7": {**_HALF_32, "epoch_scale": 0.7},
+    "speed-0.1-epochs-x0.5": {"validation": "none", "speech_rate_spread": 0.1, **_BATCH_64,
+                              "epoch_scale": 0.5 * _FORMER_BUDGET},
+    "batch-32": {"validation": "none", "batch_size": 32, "epoch_scale": _FORMER_BUDGET,
+                 **_NO_PAST_DROPOUT},
+    "batch-32-epochs-x0.7": {**_HALF_32, "epoch_scale": 0.7 * _FORMER_BUDGET},
     "batch-32-epochs-x0.5": _HALF_32,
     "batch-16-epochs-x0.5": {**_HALF_32, "batch_size": 16},
     "batch-32-epochs-x0.5-lr-1e-3": {**_HALF_32, "learning_rate": 1e-3},
@@ -124,7 +130,7 @@ VARIANTS = {
     "batch-32-epochs-x0.5-noise-gain-6dB": {**_HALF_32, "noise_gain_db": 6.0},
     "batch-32-epochs-x0.5-remixes-only": {**_HALF_32, "recorded": "first"},
     "batch-32-remixes-only": {"validation": "none", "batch_size": 32, "recorded": "first",
-                              **_NO_PAST_DROPOUT},
+                              "epoch_scale": _FORMER_BUDGET, **_NO_PAST_DROPOUT},
     "batch-32-epochs-x0.5-remixes-recorded-tail-0.25": {**_HALF_32, "recorded": "first",
                                                         "recorded_tail": 0.25},
     "batch-32-epochs-x0.5-remixes-recorded-tail-0.5": {**_HALF_32, "recorded": "first",
@@ -141,9 +147,10 @@ VARIANTS = {
                                                     "past_dropout_until": 0.5},
     "batch-32-epochs-x0.5-past-dropout-partial": {**_HALF_32, **_PAST_DROPOUT_DECAY,
                                                   "past_dropout_partial": True},
-    "batch-32-past-dropout-decay": {"validation": "none", "batch_size": 32, **_PAST_DROPOUT_DECAY},
+    "batch-32-past-dropout-decay": {"validation": "none", "batch_size": 32,
+                                    "epoch_scale": _FORMER_BUDGET, **_PAST_DROPOUT_DECAY},
     "batch-32-past-dropout-decay-epochs-x2": {"validation": "none", "batch_size": 32,
-                                              **_PAST_DROPOUT_DECAY, "epoch_scale": 2},
+                                              **_PAST_DROPOUT_DECAY},
 }
 
 COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",
@@ -271,7 +278,7 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                     epoch_scale = recipe.pop("epoch_scale", 1)
                     for name in [m for m in models if m in TRAINED]:
                         model = TRAINED[name](seed=seed, **build)
-                        budget = (round(epoch_scale * epochs) if epochs
+                        budget = (max(1, round(epoch_scale * epochs)) if epochs
                                   else models_tf.default_epochs(model, epoch_scale))
                         run = models_tf.train_denoiser(model, train_clean, train_dirty, seed=seed,
                                                        epochs=budget, **recipe)
@@ -482,7 +489,8 @@ def main() -> None:
     parser.add_argument("--shares", nargs="+", type=float, default=[1.0],
                         help="shares of the rest of the pair to train on (learning curve)")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="epoch budget (default: models_tf.default_epochs)")
+                        help="the budget each variant's epoch_scale multiplies "
+                             "(default: models_tf.default_epochs)")
     parser.add_argument("--csv", type=Path, default=Path("figures/crossval.csv"))
     parser.add_argument("--score-training", action="store_true",
                         help=f"also score each model on the audio it trained on (clip "

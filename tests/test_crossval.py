@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -197,6 +198,23 @@ def test_the_chosen_recipe_is_what_training_does_by_default_for_the_cnns():
     for name in ("cnn1d", "cnn2d"):
         assert models_tf.default_batch_size(cv.TRAINED[name]()) == batch_size == 32
     assert models_tf.default_batch_size(cv.TRAINED["fc"]()) == 64
+
+
+def test_every_shipped_row_trained_the_budget_its_recipe_gives_today():
+    """The precomputed rows can be re-run as they were: each named recipe still trains each
+    model for the epochs its rows record (fewer only where early stopping ended a run)."""
+    budgets = {}
+    for path in sorted((Path(__file__).parents[1] / "figures").glob("*.csv")):
+        if path.open().readline().strip().split(",") != cv.COLUMNS:
+            continue  # not cross-validation rows
+        for row in cv.read_rows([path]):
+            if row["model"] in cv.TRAINED and row["variant"] in cv.VARIANTS:
+                key = row["model"], row["variant"]
+                budgets[key] = max(budgets.get(key, 0), row["epochs"])
+    assert ("cnn2d", cv.RECIPE) in budgets and ("fc", "tail") in budgets
+    for (model, variant), epochs in budgets.items():
+        scale = cv.VARIANTS[variant].get("epoch_scale", 1)
+        assert models_tf.default_epochs(cv.TRAINED[model](), scale) == epochs, (model, variant)
 
 
 def test_difference_line_states_mean_error_count_and_verdict():

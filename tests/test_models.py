@@ -56,11 +56,11 @@ def test_context_frames(default_models):
 
 
 def test_default_epochs_give_the_2d_cnn_the_larger_budget(default_models):
-    assert M.default_epochs(default_models[1]) == 60
-    assert M.default_epochs(M.build_fc((8,))) == 60
-    assert M.default_epochs(default_models[2]) == 100
-    assert M.default_epochs(default_models[1], 0.5) == 30
-    assert M.default_epochs(default_models[2], 0.5) == 50
+    assert M.default_epochs(default_models[1]) == 120
+    assert M.default_epochs(M.build_fc((8,))) == 120
+    assert M.default_epochs(default_models[2]) == 200
+    assert M.default_epochs(default_models[1], 0.35) == 42
+    assert M.default_epochs(default_models[2], 0.35) == 70
     assert M.default_epochs(default_models[2], 0.001) == 1
 
 
