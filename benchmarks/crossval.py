@@ -88,7 +88,7 @@ REFERENCES = ("RNNoise", "DeepFilterNet3")
 # Named training recipes: keyword arguments of models_tf.train_denoiser, under "build" those of
 # the model's builder, and "epoch_scale" times each model's epoch budget (models_tf.default_epochs,
 # rounded). The names count epochs in the budget before it doubled (60 epochs for the 1D CNN and
-# the FC network, 100 for the 2D CNN: _FORMER_BUDGET of today's), so "epochs-x0.5" is a quarter
+# the FC network, 100 for the 2D CNN: _FORMER_BUDGET times today's), so "epochs-x0.5" is a quarter
 # of today's budget and "batch-32-past-dropout-decay-epochs-x2" (RECIPE) all of it. The recipes
 # run before the minibatch went from 64 examples to 32 ("batch-32", "batch-32-epochs-x0.7" and
 # "batch-32-epochs-x0.5" are that recipe at the former budget, the notebook's 70 % of it and half

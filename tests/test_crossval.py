@@ -205,16 +205,18 @@ def test_every_shipped_row_trained_the_budget_its_recipe_gives_today():
     model for the epochs its rows record (fewer only where early stopping ended a run)."""
     budgets = {}
     for path in sorted((Path(__file__).parents[1] / "figures").glob("*.csv")):
-        if path.open().readline().strip().split(",") != cv.COLUMNS:
-            continue  # not cross-validation rows
+        with path.open(newline="") as handle:
+            if handle.readline().strip().split(",") != cv.COLUMNS:
+                continue  # not cross-validation rows
         for row in cv.read_rows([path]):
             if row["model"] in cv.TRAINED and row["variant"] in cv.VARIANTS:
                 key = row["model"], row["variant"]
                 budgets[key] = max(budgets.get(key, 0), row["epochs"])
     assert ("cnn2d", cv.RECIPE) in budgets and ("fc", "tail") in budgets
+    models = {name: cv.TRAINED[name]() for name, _ in budgets}
     for (model, variant), epochs in budgets.items():
         scale = cv.VARIANTS[variant].get("epoch_scale", 1)
-        assert models_tf.default_epochs(cv.TRAINED[model](), scale) == epochs, (model, variant)
+        assert models_tf.default_epochs(models[model], scale) == epochs, (model, variant)
 
 
 def test_difference_line_states_mean_error_count_and_verdict():
