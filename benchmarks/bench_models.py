@@ -28,7 +28,7 @@ def score(estimates: dict[str, "np.ndarray"], references: dict[str, "np.ndarray"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--audio-dir", default="audio")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epoch budget (default: models_tf.default_epochs, 120 for the 1D CNN "

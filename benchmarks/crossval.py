@@ -474,15 +474,19 @@ def learning_curve(rows: list[dict], variant: str, paired: bool = False
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--audio-dir", default="audio",
                         help="folder of the recordings (default: audio, or its stand-in set)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--models", nargs="+", default=["cnn1d", "cnn2d"],
-                        choices=list(TRAINED) + list(REFERENCES),
+                        choices=list(TRAINED) + list(REFERENCES), metavar="MODEL",
                         help="default: the two CNNs (the FC baseline trains in minibatches of "
-                             "64: --models fc --variants no-validation)")
-    parser.add_argument("--variants", nargs="+", default=[RECIPE], choices=list(VARIANTS))
+                             "64: --models fc --variants no-validation); one of: "
+                             + ", ".join([*TRAINED, *REFERENCES]))
+    parser.add_argument("--variants", nargs="+", default=[RECIPE], choices=list(VARIANTS),
+                        metavar="VARIANT",
+                        help=f"recipes to train (default: {RECIPE}, the recipe): "
+                             + ", ".join(VARIANTS))
     parser.add_argument("--only-folds", nargs="+", type=int, metavar="K",
                         help="run these folds only (numbered from 1; default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])

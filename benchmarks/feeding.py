@@ -100,7 +100,7 @@ def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--audio-dir", default="audio")
     parser.add_argument("--model", default="cnn1d", choices=("cnn1d", "cnn2d"))
     parser.add_argument("--epochs", type=int, default=6)

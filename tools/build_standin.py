@@ -346,7 +346,7 @@ def copy_licenses(cache, out):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--cache", type=Path, default=Path("/tmp/standin-sources"))
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parents[1] / "audio/standin")
