@@ -385,11 +385,12 @@ def verdict_text(first: str, first_snr: Mapping[str, float], second: str,
 
 def result_entry(scores: Mapping[str, Mapping[str, float]], test_clips: Sequence[str],
                  training: str = "training signal", **extra) -> dict:
-    """One row of the notebook's ``results.json``: ``train_snr_db`` from ``scores[training]``,
-    then ``test_snr_db``, ``test_si_sdr_db`` and ``test_stoi`` as ``{clip: value or None}`` for
-    every name in ``test_clips`` (``None`` for a clip without a score), then ``extra``.
-    ``scores`` maps a clip to its :func:`dsp_helpers.quality_scores`."""
-    entry = {"train_snr_db": scores[training]["snr_db"]}
+    """One row of the notebook's ``results.json``: ``train_snr_db`` from ``scores[training]``
+    (``None`` for a row not run on the training signal), then ``test_snr_db``,
+    ``test_si_sdr_db`` and ``test_stoi`` as ``{clip: value or None}`` for every name in
+    ``test_clips`` (``None`` for a clip without a score), then ``extra``. ``scores`` maps a clip
+    to its :func:`dsp_helpers.quality_scores`."""
+    entry = {"train_snr_db": scores.get(training, {}).get("snr_db")}
     for metric in ("snr_db", "si_sdr_db", "stoi"):
         entry[f"test_{metric}"] = {clip: scores.get(clip, {}).get(metric) for clip in test_clips}
     return {**entry, **extra}

@@ -349,7 +349,7 @@ def test_verdict_names_the_winner_only_beyond_twice_the_standard_error():
     assert "**neither network is reliably better**" in tied  # 0.4 is not more than 2 x 0.2
 
 
-def test_result_entry_lists_every_test_clip_with_none_where_unscored():
+def test_result_entry_lists_every_clip_with_none_where_unscored():
     scores = {"training signal": {"snr_db": 18.0, "si_sdr_db": 17.5, "stoi": 0.9},
               "test_01": {"snr_db": 15.0, "si_sdr_db": 14.0, "stoi": 0.85}}
     entry = report.result_entry(scores, ["test_01", "test_02"], params=12)
@@ -357,3 +357,6 @@ def test_result_entry_lists_every_test_clip_with_none_where_unscored():
                      "test_snr_db": {"test_01": 15.0, "test_02": None},
                      "test_si_sdr_db": {"test_01": 14.0, "test_02": None},
                      "test_stoi": {"test_01": 0.85, "test_02": None}, "params": 12}
+    test_clips_only = report.result_entry({"test_01": scores["test_01"]}, ["test_01"])
+    assert test_clips_only == {"train_snr_db": None, "test_snr_db": {"test_01": 15.0},
+                               "test_si_sdr_db": {"test_01": 14.0}, "test_stoi": {"test_01": 0.85}}
