@@ -574,18 +574,17 @@ class RemixedEpochs:
     def epoch(self) -> tuple[np.ndarray, np.ndarray]:
         """The current epoch's inputs, ``(count, 513, 1)`` or ``(count, frames, 513, 1)``, and
         targets ``(count, 513)``, in the epoch's random order."""
-        windows = self.padded_input[self.order[:, np.newaxis] + np.arange(self.frames)]
+        source = np.tile(np.arange(self.frames), (self.count, 1))  # frame j of each window
         if self.past_dropout:
             decayed = max(0, self.number - self.past_dropout_held) / self.past_dropout_epochs
             rate = self.past_dropout * max(0.0, 1.0 - decayed)
-            dropped = self.rng.random(len(windows)) < rate
+            dropped = self.rng.random(self.count) < rate
             # a dropped window keeps its latest k frames (k = 1: the current frame alone), and
             # its frame j becomes its frame max(j, frames - k)
             kept = (self.rng.integers(1, self.frames, dropped.sum())
                     if self.past_dropout_partial else np.ones(dropped.sum(), dtype=int))
-            source = np.maximum(np.arange(self.frames), self.frames - kept[:, np.newaxis])
-            windows[dropped] = np.take_along_axis(windows[dropped], source[..., np.newaxis],
-                                                  axis=1)
+            source[dropped] = np.maximum(source[dropped], self.frames - kept[:, np.newaxis])
+        windows = self.padded_input[self.order[:, np.newaxis] + source]  # one gather, no copy back
         return as_model_input(windows, self.frames), self.target[self.order]
 
     def next_epoch(self) -> None:
