@@ -2,9 +2,11 @@
 equation (1) after training on the rest of the pair.
 
     python -m benchmarks.crossval [--audio-dir audio] [--folds 5] [--models cnn1d cnn2d]
-                                  [--variants batch-32] [--seeds 0] [--shares 1.0]
-                                  [--score-training] [--csv figures/crossval.csv]
-    python -m benchmarks.crossval --summary figures/crossval.csv [--baseline batch-32]
+                                  [--variants batch-32-past-dropout-decay-epochs-x2]
+                                  [--seeds 0] [--shares 1.0] [--score-training]
+                                  [--csv figures/crossval.csv]
+    python -m benchmarks.crossval --summary figures/crossval.csv
+                                  [--baseline batch-32-past-dropout-decay-epochs-x2]
 
 Fold ``k`` is the ``k``-th of ``--folds`` equal, hop-aligned stretches of the pair. A trained
 model (``cnn1d``, ``cnn2d``, ``fc``, ``cnn1d-K16``, the 1D CNN with half the kernels,
