@@ -58,23 +58,6 @@ with _native_stderr_silenced():
 # order as one step per call (the weights come out bit for bit the same), with less Python work
 # between steps (`python -m benchmarks.feeding` times it).
 STEPS_PER_EXECUTION = 16
-# Examples per minibatch (default_batch_size): for the CNNs 32 beat 64 in cross-validation
-# (benchmarks/crossval.py, variants batch-32-epochs-x0.5 and batch-32; the notebook's §7.3), while
-# the FC baseline lost with 32 and keeps 64.
-BATCH_SIZE = 32
-FC_BATCH_SIZE = 64
-# Adam's peak learning rate, decayed to 0 along a half cosine: with minibatches of 32, half of it
-# tied and twice it lost in cross-validation (variants batch-32-epochs-x0.5-lr-1e-3 and -4e-3).
-LEARNING_RATE = 2e-3
-# Past-frame dropout of the 2D CNN's training images (RemixedEpochs): every image stripped of its
-# past in the first epoch, none in the last, linearly in between. It beat the plain recipe in
-# cross-validation and tied on the training part (variant batch-32-epochs-x0.5-past-dropout-decay).
-PAST_DROPOUT = 1.0
-# Epoch budgets (default_epochs): twice the former 60 and 100 beat them in cross-validation for
-# both CNNs (variant batch-32-past-dropout-decay-epochs-x2); the FC baseline shares the 1D CNN's,
-# which won for it too, by a hair (variant no-validation-epochs-x2).
-EPOCHS_ONE_SPECTRUM = 120
-EPOCHS_WINDOW = 200
 FLOOR_BELOW_MEDIAN_DB = 40.0  # the log's floor, relative to the median noisy training magnitude
 SILENCE_BELOW_FLOOR_DB = 20.0  # the 2D CNN's silent padding frames, relative to the log's floor
 
@@ -245,17 +228,10 @@ DEFAULT_CNN2D_BLOCKS = (ConvBlock(16, (2, 9), (2, 2)), ConvBlock(32, (5, 7), (5,
 
 
 def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: str,
-                  seed: int, dropout: float = 0.0, gain_limit: float = 1.0,
-                  past_frames: bool = True) -> keras.Model:
+                  seed: int, past_frames: bool = True) -> keras.Model:
     """What every network here shares: (for a window of frames without ``past_frames``,
     :class:`CurrentFrameRepeated`) → log → per-bin standardisation → ``hidden_layers`` →
-    flatten → (``Dropout(dropout)`` during training, if ``dropout > 0``) → ``Dense(513,
-    sigmoid)`` gain (times ``gain_limit`` if it is not 1, so gains run from 0 to
-    ``gain_limit``) × current noisy frame."""
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
-    if not gain_limit > 0.0:
-        raise ValueError(f"{name}: gain_limit must be positive, got {gain_limit}")
+    flatten → ``Dense(513, sigmoid)`` gain × current noisy frame."""
     keras.utils.set_random_seed(seed)  # the initial weights
     dims = len(input_shape)
     noisy = keras.Input(shape=tuple(input_shape) + (1,), name="noisy_magnitude")
@@ -263,11 +239,7 @@ def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: s
     features = LogMagnitude(name="log_magnitude")(features)
     features = keras.layers.Normalization(axis=dims, name="standardise_bins")(features)
     features = keras.layers.Flatten(name="flatten")(hidden_layers(features))
-    if dropout > 0.0:
-        features = keras.layers.Dropout(dropout, seed=seed, name="dropout")(features)
     gain = keras.layers.Dense(dsp.N_BINS, activation="sigmoid", name="dense_gain")(features)
-    if gain_limit != 1.0:
-        gain = keras.layers.Rescaling(gain_limit, name="gain_limit")(gain)
     if dims == 2:  # keep only the last (current) frame of the image
         current = keras.layers.Cropping2D(((input_shape[0] - 1, 0), (0, 0)),
                                           name="current_frame")(noisy)
@@ -278,26 +250,11 @@ def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: s
     return keras.Model(noisy, clean_estimate, name=name)
 
 
-def _scaled_counts(counts, width: float) -> list[int]:
-    """Kernels or units per layer, ``counts``, times ``width``: rounded, at least 1 each."""
-    if not width > 0.0:
-        raise ValueError(f"width must be positive, got {width}")
-    return [max(1, round(count * width)) for count in counts]
-
-
-def widened(blocks, width: float) -> list[ConvBlock]:
-    """``blocks`` with ``width`` times as many kernels in every layer (rounded, at least 1)."""
-    filters = _scaled_counts([block.filters for block in blocks], width)
-    return [replace(block, filters=count) for block, count in zip(blocks, filters)]
-
-
 def _conv_network(input_shape: tuple[int, ...], blocks, name: str, seed: int,
-                  dropout: float = 0.0, width: float = 1.0, gain_limit: float = 1.0,
                   past_frames: bool = True) -> keras.Model:
     """A :func:`_gain_network` whose hidden layers are valid, strided convolutions, each followed
-    by batch normalisation (faster, steadier training) and a ReLU; ``width`` scales the number
-    of kernels of every layer (:func:`widened`)."""
-    blocks = widened(blocks, width)
+    by batch normalisation (faster, steadier training) and a ReLU."""
+    blocks = list(blocks)
     if not blocks:
         raise ValueError(f"{name}: needs at least one convolution block")
     dims = len(input_shape)
@@ -314,8 +271,7 @@ def _conv_network(input_shape: tuple[int, ...], blocks, name: str, seed: int,
                 features = pool(block.pool, padding="valid", name=f"pool{index}")(features)
         return features
 
-    model = _gain_network(input_shape, convolutions, name, seed, dropout, gain_limit,
-                          past_frames)
+    model = _gain_network(input_shape, convolutions, name, seed, past_frames)
     _check_dimensions(model, input_shape, blocks)
     return model
 
@@ -336,29 +292,24 @@ def _check_dimensions(model: keras.Model, input_shape, blocks) -> None:
                          f"strides along time with (length - kernel) divisible by the stride")
 
 
-def build_cnn1d(blocks=DEFAULT_CNN1D_BLOCKS, seed: int = 0, dropout: float = 0.0,
-                width: float = 1.0, gain_limit: float = 1.0) -> keras.Model:
+def build_cnn1d(blocks=DEFAULT_CNN1D_BLOCKS, seed: int = 0) -> keras.Model:
     """The 1D CNN of Problem 1: input ``(513, 1)``, output the clean magnitude ``(B, 513)``.
 
     ``blocks`` lists the convolutions along frequency (K kernels of size D, stride, pool);
-    ``seed`` fixes the initial weights; ``dropout`` is the rate before the output layer;
-    ``width`` scales every layer's number of kernels; ``gain_limit`` is the largest gain the
-    output can apply to the noisy spectrum.
+    ``seed`` fixes the initial weights.
     """
-    return _conv_network((dsp.N_BINS,), blocks, "cnn1d", seed, dropout, width, gain_limit)
+    return _conv_network((dsp.N_BINS,), blocks, "cnn1d", seed)
 
 
 def build_cnn2d(blocks=DEFAULT_CNN2D_BLOCKS, window: int = dsp.WINDOW_FRAMES,
-                seed: int = 0, dropout: float = 0.0, width: float = 1.0,
-                gain_limit: float = 1.0, past_frames: bool = True) -> keras.Model:
+                seed: int = 0, past_frames: bool = True) -> keras.Model:
     """The 2D CNN of Problem 2: input ``(window, 513, 1)`` (the ``window`` latest noisy spectra),
     output the clean magnitude of the last frame ``(B, 513)``.
 
     Without ``past_frames`` the network sees the current frame ``window`` times instead
     (:class:`CurrentFrameRepeated`): the same layers and weights, no temporal context.
     """
-    return _conv_network((window, dsp.N_BINS), blocks, "cnn2d", seed, dropout, width,
-                         gain_limit, past_frames)
+    return _conv_network((window, dsp.N_BINS), blocks, "cnn2d", seed, past_frames)
 
 
 def past_frames_removed(model: keras.Model, blocks=DEFAULT_CNN2D_BLOCKS) -> keras.Model:
@@ -376,12 +327,10 @@ def past_frames_removed(model: keras.Model, blocks=DEFAULT_CNN2D_BLOCKS) -> kera
     return copy
 
 
-def build_fc(hidden_units=(1024, 1024), seed: int = 0, dropout: float = 0.0,
-             width: float = 1.0, gain_limit: float = 1.0) -> keras.Model:
+def build_fc(hidden_units=(1024, 1024), seed: int = 0) -> keras.Model:
     """Homework 1's fully connected network, as a baseline for the CNNs: one spectrum
     ``(513, 1)`` in, the same input compression and gain output as :func:`build_cnn1d`, with
-    ``Dense`` ReLU layers of ``hidden_units`` (times ``width``) instead of convolutions."""
-    hidden_units = _scaled_counts(hidden_units, width)
+    ``Dense`` ReLU layers of ``hidden_units`` instead of convolutions."""
 
     def dense_layers(features):
         features = keras.layers.Flatten(name="spectrum")(features)
@@ -389,25 +338,56 @@ def build_fc(hidden_units=(1024, 1024), seed: int = 0, dropout: float = 0.0,
             features = keras.layers.Dense(units, activation="relu", name=f"dense{index}")(features)
         return features
 
-    return _gain_network((dsp.N_BINS,), dense_layers, "fc", seed, dropout, gain_limit)
+    return _gain_network((dsp.N_BINS,), dense_layers, "fc", seed)
 
 
-def default_batch_size(model: keras.Model) -> int:
-    """The minibatch size :func:`train_denoiser` gives ``model`` unless told otherwise:
-    :data:`FC_BATCH_SIZE` for the FC baseline (:func:`build_fc`), :data:`BATCH_SIZE` for the
-    CNNs."""
-    return FC_BATCH_SIZE if model.name == "fc" else BATCH_SIZE
+@dataclass(frozen=True)
+class Recipe:
+    """How :func:`train_denoiser` trains a network; every choice here won its cross-validation
+    (``benchmarks/README.md``).
+
+    ``epochs``: the budget, along which Adam's learning rate decays from ``learning_rate`` to 0
+    on a half cosine. ``batch_size``: examples per minibatch. ``past_dropout``: the share of a
+    window network's training images stripped of their past frames (each replaced by the
+    current frame) in the first epoch, falling linearly to none in the last; a network that
+    sees one frame has no past, and ignores it.
+    """
+
+    epochs: int
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    past_dropout: float = 0.0
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"a recipe needs at least one epoch and one example per minibatch, "
+                             f"got epochs={self.epochs}, batch_size={self.batch_size}")
+        if not self.learning_rate > 0.0:
+            raise ValueError(f"the learning rate must be positive, got {self.learning_rate}")
+        if not 0.0 <= self.past_dropout <= 1.0:
+            raise ValueError(f"past_dropout must be in [0, 1], got {self.past_dropout}")
+
+
+CNN1D_RECIPE = Recipe(epochs=120)
+CNN2D_RECIPE = Recipe(epochs=200, past_dropout=1.0)
+FC_RECIPE = Recipe(epochs=120, batch_size=64)  # with the CNNs' 32 the FC network scored lower
+RECIPES = {"cnn1d": CNN1D_RECIPE, "cnn2d": CNN2D_RECIPE, "fc": FC_RECIPE}
+
+
+def recipe_for(model: keras.Model) -> Recipe:
+    """The adopted :class:`Recipe` of ``model``, by its name (``cnn1d``, ``cnn2d`` or ``fc``)."""
+    if model.name not in RECIPES:
+        raise ValueError(f"no recipe for a model named {model.name!r}; pass one of "
+                         f"{sorted(RECIPES)} or a Recipe")
+    return RECIPES[model.name]
 
 
 def default_epochs(model: keras.Model, scale: float = 1.0) -> int:
-    """The epoch budget :func:`train_denoiser` gives ``model`` unless told otherwise:
-    :data:`EPOCHS_ONE_SPECTRUM` for a network that sees one spectrum, :data:`EPOCHS_WINDOW` for
-    one that sees a window of frames (the 2D CNN), times ``scale`` (rounded, at least 1; the
-    notebook's ``EPOCH_SCALE`` is 0.35)."""
+    """``scale`` times the epoch budget of :func:`recipe_for` ``model`` (rounded, at least 1; the
+    notebook's ``EPOCH_SCALE``)."""
     if not scale > 0.0:
         raise ValueError(f"the epoch scale must be positive, got {scale}")
-    epochs = EPOCHS_ONE_SPECTRUM if context_frames(model) == 1 else EPOCHS_WINDOW
-    return max(1, round(scale * epochs))
+    return max(1, round(scale * recipe_for(model).epochs))
 
 
 def silence_level(model: keras.Model) -> float:
@@ -436,108 +416,34 @@ def as_model_input(windows: np.ndarray, frames: int) -> np.ndarray:
 # Training
 # --------------------------------------------------------------------------------------------
 
-def piecewise_gains(length: int, spread_db: float, rng: np.random.Generator,
-                    piece: int = dsp.SAMPLE_RATE) -> np.ndarray:
-    """Gains ``(length,)`` constant over consecutive pieces of ``piece`` samples (the last may be
-    shorter), each drawn uniformly between ``-spread_db`` and ``+spread_db`` dB; all ones when
-    ``spread_db`` is 0."""
-    if spread_db < 0.0 or piece <= 0:
-        raise ValueError(f"need spread_db >= 0 and piece > 0, got {spread_db} and {piece}")
-    levels_db = rng.uniform(-spread_db, spread_db, math.ceil(length / piece)) if spread_db else \
-        np.zeros(math.ceil(length / piece))
-    return np.repeat(10.0 ** (levels_db / 20.0), piece)[:length].astype(np.float32)
-
-
-def pieces_reversed(signal: np.ndarray, rng: np.random.Generator, piece: int = dsp.SAMPLE_RATE,
-                    probability: float = 0.5) -> np.ndarray:
-    """A copy of ``signal`` ``(samples,)`` in which each consecutive piece of ``piece`` samples
-    (the last may be shorter) is played backwards with ``probability``, independently."""
-    if piece <= 0 or not 0.0 <= probability <= 1.0:
-        raise ValueError(f"need piece > 0 and probability in [0, 1], got {piece} and {probability}")
-    reversed_signal = np.array(signal, copy=True)
-    starts = range(0, len(signal), piece)
-    for start, flip in zip(starts, rng.random(len(starts)) < probability):
-        if flip:
-            reversed_signal[start:start + piece] = signal[start:start + piece][::-1]
-    return reversed_signal
-
-
-# Which epochs train on the recorded mixture rather than a re-mix (RemixedEpochs' ``recorded``):
-# every other one (0, 2, 4, ...), or the first only. Either may end on a recorded tail
-# (RemixedEpochs' ``recorded_tail``).
-RECORDED_SCHEDULES = ("alternate", "first")
-
-
 class RemixedEpochs:
     """The training examples of each epoch, ``(noisy input, target spectrum)`` pairs drawn from
     one training pair, one per frame, in a new random order every epoch.
 
     Inputs are :func:`as_model_input` windows of ``frames`` consecutive noisy spectra (with
-    ``frames - 1`` silent frames below ``silence_level`` prepended), targets the ``target`` kind of
-    :func:`dsp_helpers.target_magnitude` for each window's last frame, ``(B, 513)``. The epochs
-    ``recorded`` names (:data:`RECORDED_SCHEDULES`: ``"alternate"``, 0, 2, 4, ...; ``"first"``,
-    epoch 0 only) use the recorded mixture ``clean + noise``, and so do the last
-    ``round(recorded_tail * epochs)`` of a budget of ``epochs``. With ``augment``, the other epochs
-    re-mix the clean speech with the noise circularly shifted by a random offset: the same
-    speech under new noise placements, each second of the noise scaled by
-    :func:`piecewise_gains` of ``noise_gain_db``, with ``noise_reversal`` each second of the
-    shifted noise played backwards or not at random (:func:`pieces_reversed`), the speech sped
-    up or slowed down by a rate drawn uniformly within ``1 ± speech_rate_spread``
-    (:func:`dsp_helpers.speed_changed`, its targets computed from the changed speech). Without
-    it, every epoch uses the recorded mixture. With ``past_dropout`` (past-frame dropout), each
-    window of an epoch is replaced, with this probability, by its last frame repeated
-    ``frames`` times, so that the network also learns to denoise a frame without its past; a
-    window of one frame has no past, so it does nothing then. With ``past_dropout_decay`` that
-    probability stays at ``past_dropout`` for the first ``round(past_dropout_hold * epochs)``
-    epochs, then falls linearly to 0 in epoch ``round(past_dropout_until * epochs) - 1`` (by
-    default the last of ``epochs``) and stays 0. With ``past_dropout_partial`` a dropped window
-    keeps its latest ``k`` frames, ``k`` drawn uniformly from 1 to ``frames - 1``, and each older
-    frame becomes a copy of the oldest one kept.
+    ``frames - 1`` silent frames below ``silence_level`` prepended), targets the phase-sensitive
+    magnitude (:func:`dsp_helpers.target_magnitude`) of each window's last frame, ``(B, 513)``.
+    Even epochs (0, 2, 4, ...) use the recorded mixture ``clean + noise``; odd epochs re-mix the
+    clean speech with the noise circularly shifted by a random offset: the same speech under new
+    noise placements. With ``past_dropout`` (past-frame dropout), each window of epoch ``e`` is
+    replaced, with probability ``past_dropout * (1 - e / (epochs - 1))``, by its last frame
+    repeated ``frames`` times, so that the network also learns to denoise a frame without its
+    past; a window of one frame has no past, so it does nothing then.
 
     :meth:`epoch` materialises the whole epoch (for the 2D CNN, 20 × 513 float32 values per
     frame: about 100 MB for a minute of audio), so that Keras batches it from arrays rather
-    than through a Python generator, which is how it feeds a ``keras.utils.PyDataset`` to
-    TensorFlow (``python -m benchmarks.feeding`` times both).
+    than through a Python generator (``python -m benchmarks.feeding`` times both).
     """
 
-    def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, augment: bool,
-                 seed: int, target: str = "phase_sensitive",
-                 silence_level: float = dsp.SILENCE_MAGNITUDE, noise_gain_db: float = 0.0,
-                 speech_rate_spread: float = 0.0, noise_reversal: bool = False,
-                 recorded: str = "alternate", recorded_tail: float = 0.0,
-                 epochs: int | None = None, past_dropout: float = 0.0,
-                 past_dropout_decay: bool = False, past_dropout_hold: float = 0.0,
-                 past_dropout_until: float = 1.0, past_dropout_partial: bool = False):
-        if not 0.0 <= speech_rate_spread < 0.5:
-            raise ValueError(f"speech_rate_spread must be in [0, 0.5), got {speech_rate_spread}")
-        if recorded not in RECORDED_SCHEDULES:
-            raise ValueError(f"recorded must be one of {RECORDED_SCHEDULES}, got {recorded!r}")
-        if not 0.0 <= recorded_tail <= 1.0:
-            raise ValueError(f"recorded_tail must be in [0, 1], got {recorded_tail}")
-        if recorded_tail and epochs is None:
-            raise ValueError("a recorded_tail needs the epoch budget (epochs)")
+    def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, seed: int,
+                 silence_level: float = dsp.SILENCE_MAGNITUDE, epochs: int = 1,
+                 past_dropout: float = 0.0):
         if not 0.0 <= past_dropout <= 1.0:
             raise ValueError(f"past_dropout must be in [0, 1], got {past_dropout}")
-        if past_dropout_decay and epochs is None:
-            raise ValueError("a past_dropout_decay needs the epoch budget (epochs)")
-        if not 0.0 <= past_dropout_hold < past_dropout_until <= 1.0:
-            raise ValueError(f"past_dropout_hold and past_dropout_until must satisfy "
-                             f"0 <= hold < until <= 1, got {past_dropout_hold} and "
-                             f"{past_dropout_until}")
         self.past_dropout = past_dropout if frames > 1 else 0.0
-        self.past_dropout_partial = past_dropout_partial
-        self.past_dropout_held = round(past_dropout_hold * epochs) if past_dropout_decay else 0
-        self.past_dropout_epochs = max(round(past_dropout_until * epochs) - 1
-                                       - self.past_dropout_held, 1) \
-            if past_dropout_decay else math.inf
-        self.recorded_schedule = recorded
-        self.first_of_tail = (epochs - round(recorded_tail * epochs)) if recorded_tail \
-            else math.inf
+        self.decay_epochs = max(epochs - 1, 1)
         self.clean, self.noise, self.frames = clean, noise, frames
-        self.noise_gain_db, self.speech_rate_spread = noise_gain_db, speech_rate_spread
-        self.noise_reversal = noise_reversal
         self.silence_level = silence_level
-        self.augment, self.target_kind = augment, target
         self.rng = np.random.default_rng(seed)
         self.clean_magnitude, self.clean_phase = dsp.stft_frames(clean)
         self.count = len(self.clean_magnitude)
@@ -545,26 +451,14 @@ class RemixedEpochs:
         self.recorded = self._mixture(shift=0)
         self._use(self.recorded)
 
-    def _mixture(self, shift: int, gain_db: float = 0.0, speech_rate: float = 1.0,
-                 reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def _mixture(self, shift: int) -> tuple[np.ndarray, np.ndarray]:
         """Padded noisy input ``(frames - 1 + count, 513)`` and target ``(count, 513)`` of the
-        clean speech played ``speech_rate`` times faster plus the noise circularly shifted by
-        ``shift`` samples, its pieces reversed at random if ``reverse``
-        (:func:`pieces_reversed`) and scaled by :func:`piecewise_gains` of ``gain_db``."""
-        noise = np.roll(self.noise, shift)
-        if reverse:
-            noise = pieces_reversed(noise, self.rng)
-        if gain_db:
-            noise = noise * piecewise_gains(len(noise), gain_db, self.rng)
-        clean, clean_magnitude, clean_phase = self.clean, self.clean_magnitude, self.clean_phase
-        if speech_rate != 1.0:
-            clean = dsp.speed_changed(self.clean, speech_rate, len(self.clean))
-            clean_magnitude, clean_phase = dsp.stft_frames(clean)
-        noisy_magnitude, noisy_phase = dsp.stft_frames(clean + noise)
+        clean speech plus the noise circularly shifted by ``shift`` samples."""
+        noisy_magnitude, noisy_phase = dsp.stft_frames(self.clean + np.roll(self.noise, shift))
         silence = dsp.silence_frames(self.frames - 1, int(self.rng.integers(2**31)),
                                      self.silence_level)
-        target = dsp.target_magnitude(clean_magnitude, clean_phase, noisy_phase,
-                                      self.target_kind)
+        target = dsp.target_magnitude(self.clean_magnitude, self.clean_phase, noisy_phase,
+                                      "phase_sensitive")
         return np.concatenate([silence, noisy_magnitude]), target
 
     def _use(self, mixture: tuple[np.ndarray, np.ndarray]) -> None:
@@ -576,111 +470,34 @@ class RemixedEpochs:
         targets ``(count, 513)``, in the epoch's random order."""
         source = np.tile(np.arange(self.frames), (self.count, 1))  # frame j of each window
         if self.past_dropout:
-            decayed = max(0, self.number - self.past_dropout_held) / self.past_dropout_epochs
-            rate = self.past_dropout * max(0.0, 1.0 - decayed)
+            rate = self.past_dropout * max(0.0, 1.0 - self.number / self.decay_epochs)
             dropped = self.rng.random(self.count) < rate
-            # a dropped window keeps its latest k frames (k = 1: the current frame alone), and
-            # its frame j becomes its frame max(j, frames - k)
-            kept = (self.rng.integers(1, self.frames, dropped.sum())
-                    if self.past_dropout_partial else np.ones(dropped.sum(), dtype=int))
-            source[dropped] = np.maximum(source[dropped], self.frames - kept[:, np.newaxis])
+            source[dropped] = self.frames - 1  # every frame of a dropped window is its last
         windows = self.padded_input[self.order[:, np.newaxis] + source]  # one gather, no copy back
         return as_model_input(windows, self.frames), self.target[self.order]
 
     def next_epoch(self) -> None:
-        """Move on to the next epoch: a re-mix (with ``augment``, in the epochs the ``recorded``
-        schedule and tail leave to them) or the recorded mixture, in a new order."""
+        """Move on to the next epoch: a re-mix after a recorded epoch and the recorded mixture
+        after a re-mix, in a new order."""
         self.number += 1
-        if self.augment and self.number < self.first_of_tail and (
-                self.recorded_schedule == "first" or self.number % 2 == 1):
-            spread = self.speech_rate_spread
-            self._use(self._mixture(shift=int(self.rng.integers(len(self.noise))),
-                                    gain_db=self.noise_gain_db, reverse=self.noise_reversal,
-                                    speech_rate=self.rng.uniform(1 - spread, 1 + spread)
-                                    if spread else 1.0))
+        if self.number % 2 == 1:
+            self._use(self._mixture(shift=int(self.rng.integers(len(self.noise)))))
         else:
             self._use(self.recorded)
 
 
 @dataclass
 class TrainingRun:
-    """What :func:`train_denoiser` measured: per-epoch ``history`` (``loss``, ``learning_rate``
-    and, when a validation part was held out, ``val_loss``), wall-clock ``seconds``, epochs run
-    and the epoch whose weights were kept (the last one when nothing was held out)."""
+    """What :func:`train_denoiser` measured: per-epoch ``history`` (``loss`` and
+    ``learning_rate``), wall-clock ``seconds`` and the epochs run; the last epoch's weights are
+    kept."""
 
     history: dict[str, list[float]]
     seconds: float
     epochs: int
-    best_epoch: int
 
     def summary(self) -> str:
-        if "val_loss" not in self.history:
-            return f"{self.epochs} epochs in {self.seconds:.1f} s; kept the last weights"
-        best = self.history["val_loss"][self.best_epoch - 1]
-        return (f"{self.epochs} epochs in {self.seconds:.1f} s; kept epoch {self.best_epoch} "
-                f"(validation loss {best:.4g})")
-
-
-def hop_aligned_split(length: int, held_out_fraction: float) -> int:
-    """Sample index that leaves the last ``held_out_fraction`` of a signal out, on a hop
-    boundary."""
-    if not 0.0 < held_out_fraction < 1.0:
-        raise ValueError(f"held_out_fraction must be in (0, 1), got {held_out_fraction}")
-    return int(length * (1.0 - held_out_fraction)) // dsp.HOP_LENGTH * dsp.HOP_LENGTH
-
-
-VALIDATION_SCHEMES = ("blocks", "tail", "none")
-
-
-def validation_ranges(length: int, scheme: str, fraction: float = 0.1,
-                      blocks: int = 8) -> list[tuple[int, int]]:
-    """The sample ranges ``[start, stop)`` of a ``length``-sample training pair held out for
-    validation, on hop boundaries, in order.
-
-    ``"tail"``: the last ``fraction``, one contiguous stretch. ``"blocks"``: ``blocks`` equal
-    blocks, ``fraction`` in all, centred in ``blocks`` equal parts of the pair, so that validation
-    samples every stretch of a recording whose noise comes and goes. ``"none"``: nothing.
-    """
-    if scheme not in VALIDATION_SCHEMES:
-        raise ValueError(f"unknown validation scheme {scheme!r}; choose one of "
-                         f"{VALIDATION_SCHEMES}")
-    if scheme == "none":
-        return []
-    if scheme == "tail":
-        return [(hop_aligned_split(length, fraction), length)]
-    if not 0.0 < fraction < 1.0 or blocks < 1:
-        raise ValueError(f"need 0 < fraction < 1 and at least one block, got {fraction} and "
-                         f"{blocks}")
-    hops = length // dsp.HOP_LENGTH
-    block_hops = max(1, round(hops * fraction / blocks))
-    if block_hops * blocks * 2 > hops:
-        raise ValueError(f"{blocks} validation blocks of {block_hops} hops do not fit in "
-                         f"{length} samples")
-    starts = [round(hops * (index + 0.5) / blocks - block_hops / 2) for index in range(blocks)]
-    return [(start * dsp.HOP_LENGTH, (start + block_hops) * dsp.HOP_LENGTH) for start in starts]
-
-
-def join_ranges(signal: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
-    """The sample ``ranges`` ``[start, stop)`` of a ``(samples,)`` signal joined end to end
-    (empty when there are none)."""
-    return np.concatenate([signal[start:stop] for start, stop in ranges] or [signal[:0]])
-
-
-def split_for_validation(signals: tuple[np.ndarray, ...], ranges: list[tuple[int, int]]
-                         ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """Cut ``(samples,)`` signals of one pair into a training part and a validation part.
-
-    The validation part is the concatenation of ``ranges`` (from :func:`validation_ranges`),
-    the training part the concatenation of what lies between them. Each part is then framed as
-    a recording of its own, so no STFT frame, and no 20-frame image, of one part holds a
-    sample of the other. Returns ``(training signals, validation signals)``, each a tuple
-    like ``signals``.
-    """
-    edges = [0] + [edge for start_stop in ranges for edge in start_stop] + [len(signals[0])]
-    keep = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)
-            if edges[i + 1] > edges[i]]
-    return (tuple(join_ranges(signal, keep) for signal in signals),
-            tuple(join_ranges(signal, ranges) for signal in signals))
+        return f"{self.epochs} epochs in {self.seconds:.1f} s; kept the last weights"
 
 
 def _adapt_input_compression(model: keras.Model, noisy_magnitude: np.ndarray) -> None:
@@ -693,101 +510,52 @@ def _adapt_input_compression(model: keras.Model, noisy_magnitude: np.ndarray) ->
     model.get_layer("standardise_bins").adapt(log_spectra.reshape(shape))
 
 
-def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray, *,
-                   epochs: int | None = None, batch_size: int | None = None,
-                   learning_rate: float = LEARNING_RATE,
-                   validation: str = "none", validation_fraction: float = 0.1,
-                   validation_blocks: int = 8, augment: bool = True, patience: int = 20,
-                   seed: int = 0, target: str = "phase_sensitive",
-                   noise_gain_db: float = 0.0, speech_rate_spread: float = 0.0,
-                   noise_reversal: bool = False, recorded: str = "alternate",
-                   recorded_tail: float = 0.0, weight_decay: float = 0.0,
-                   past_dropout: float = PAST_DROPOUT,
-                   past_dropout_decay: bool = True,
-                   past_dropout_hold: float = 0.0,
-                   past_dropout_until: float = 1.0,
-                   past_dropout_partial: bool = False) -> TrainingRun:
-    """Train ``model`` (either CNN) on a training pair of ``(samples,)`` signals.
+def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
+                   recipe: Recipe | None = None, *, seed: int = 0,
+                   epochs: int | None = None) -> TrainingRun:
+    """Train ``model`` (any network of this module) on a training pair of ``(samples,)`` signals
+    with ``recipe`` (``None``: :func:`recipe_for` the model), for ``epochs`` instead of the
+    recipe's budget if given.
 
-    :func:`validation_ranges` of the ``validation`` scheme are held out (see
-    :func:`split_for_validation`: no frame or image mixes the two parts). The rest trains on
-    :class:`RemixedEpochs` (the recorded mixture in the epochs of the ``recorded`` schedule and
-    in the last ``recorded_tail`` fraction of the budget, re-mixes in the others if ``augment``,
-    whose noise pieces are scaled by up to ``noise_gain_db`` and, with ``noise_reversal``,
-    played backwards at random, and whose speech is sped up or slowed down by up to
-    ``speech_rate_spread``, and the 2D CNN's windows stripped of their past frames with
-    probability ``past_dropout``, falling to 0 along the budget with ``past_dropout_decay``,
-    from ``past_dropout_hold`` of it to ``past_dropout_until``; with ``past_dropout_partial``,
-    of a random number of their oldest frames only) in minibatches of ``batch_size``
-    (``None``: :func:`default_batch_size`) with the mean squared error between the output and
-    the ``target`` kind of :func:`dsp_helpers.target_magnitude`, in units of
-    :func:`typical_magnitude` of the noisy input squared (so a quiet recording trains as a loud
-    one does; in raw units its tiny gradients would meet Adam's epsilon), Adam (with decoupled
-    ``weight_decay`` if it is positive), and a learning rate that decays from ``learning_rate``
-    to 0 along a half cosine over ``epochs`` (``None``: :func:`default_epochs`). With a
-    validation part, training stops early after ``patience`` epochs without improvement of the
-    validation loss and the best weights are restored; with ``validation="none"`` it runs the
-    whole budget and keeps the last weights. Seeded: a rerun on one machine gives the same
-    numbers.
+    The examples are :class:`RemixedEpochs` of the pair; the loss is the mean squared error
+    between the output and the phase-sensitive magnitude, in units of :func:`typical_magnitude`
+    of the noisy input squared (so a quiet recording trains as a loud one does; in raw units its
+    tiny gradients would meet Adam's epsilon). Adam's learning rate decays from the recipe's to 0
+    along a half cosine over the budget; the whole budget runs and the last weights are kept.
+    Seeded: a rerun on one machine gives the same numbers.
     """
     clean = np.asarray(clean, dtype=np.float32)
     dirty = np.asarray(dirty, dtype=np.float32)
     if clean.shape != dirty.shape or clean.ndim != 1:
         raise ValueError(f"training pair must be two 1-D signals of equal length, got "
                          f"{clean.shape} and {dirty.shape}")
+    recipe = recipe_for(model) if recipe is None else recipe
+    if epochs is not None:
+        recipe = replace(recipe, epochs=epochs)
     keras.utils.set_random_seed(seed)
-    frames = context_frames(model)
-    epochs = default_epochs(model) if epochs is None else epochs
-    batch_size = default_batch_size(model) if batch_size is None else batch_size
-    ranges = validation_ranges(len(clean), validation, validation_fraction, validation_blocks)
-    (train_clean, train_dirty), (held_clean, held_dirty) = split_for_validation(
-        (clean, dirty), ranges)
-    training_magnitude = dsp.stft_frames(train_dirty)[0]
+    training_magnitude = dsp.stft_frames(dirty)[0]
     _adapt_input_compression(model, training_magnitude)
-    padding = silence_level(model)
-    examples = RemixedEpochs(train_clean, train_dirty - train_clean, frames, augment, seed,
-                             target, padding, noise_gain_db, speech_rate_spread, noise_reversal,
-                             recorded, recorded_tail, epochs, past_dropout,
-                             past_dropout_decay, past_dropout_hold, past_dropout_until,
-                             past_dropout_partial)
-    optimizer = keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
-    model.compile(optimizer=optimizer, loss="mse",
+    examples = RemixedEpochs(clean, dirty - clean, context_frames(model), seed,
+                             silence_level(model), recipe.epochs, recipe.past_dropout)
+    model.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate), loss="mse",
                   loss_weights=[typical_magnitude(training_magnitude) ** -2],
                   steps_per_execution=STEPS_PER_EXECUTION)
 
     def cosine_decay(epoch, _):
-        return learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
+        return recipe.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / recipe.epochs))
 
     scheduler = keras.callbacks.LearningRateScheduler(cosine_decay)
-    validation_data = None
-    if ranges:
-        validation_magnitude, validation_phase = dsp.stft_frames(held_dirty)
-        validation_data = (
-            as_model_input(dsp.frame_windows(validation_magnitude, frames, pad=frames > 1,
-                                             silence_level=padding), frames),
-            dsp.target_magnitude(*dsp.stft_frames(held_clean), validation_phase, target))
     record: dict[str, list[float]] = {}
-    best_loss, best_weights, best_epoch = math.inf, None, 0
     start = time.perf_counter()
-    for epoch in range(epochs):  # one fit per epoch: each epoch brings its own examples
+    for epoch in range(recipe.epochs):  # one fit per epoch: each epoch brings its own examples
         inputs, targets = examples.epoch()
-        history = model.fit(inputs, targets, batch_size=batch_size, shuffle=False,
-                            validation_data=validation_data, initial_epoch=epoch,
-                            epochs=epoch + 1, callbacks=[scheduler], verbose=0)
+        history = model.fit(inputs, targets, batch_size=recipe.batch_size, shuffle=False,
+                            initial_epoch=epoch, epochs=epoch + 1, callbacks=[scheduler],
+                            verbose=0)
         for key, values in history.history.items():
             record.setdefault(key, []).extend(float(value) for value in values)
         examples.next_epoch()
-        if ranges:
-            if record["val_loss"][-1] < best_loss:
-                best_loss, best_weights, best_epoch = record["val_loss"][-1], \
-                    model.get_weights(), epoch + 1
-            elif epoch + 1 - best_epoch >= patience:
-                break
-    if ranges:
-        model.set_weights(best_weights)
-    seconds = time.perf_counter() - start
-    epochs_run = len(record["loss"])
-    return TrainingRun(record, seconds, epochs_run, best_epoch if ranges else epochs_run)
+    return TrainingRun(record, time.perf_counter() - start, recipe.epochs)
 
 
 def save_denoiser(model: keras.Model, path) -> None:
