@@ -5,9 +5,11 @@ test, writes its outputs (``models/``, ``figures/*.png``, ``figures/results.json
 folder named by the environment variable ``HOMEWORK2_OUTPUT_DIR`` (the notebook's own folder
 when it is unset). Before any test runs, and so before nbval starts the notebook's kernel, which
 inherits this process's environment, the variable is set here to a fresh temporary folder with
-``figures/`` and ``models/`` in it; the folder is removed, and the variable restored, when the
-session ends. This file sits at the repository root so that it is loaded however the run is
-started, ``python -m pytest homework2.ipynb`` included.
+``figures/`` and ``models/`` in it. ``HOMEWORK2_RECORDINGS`` is set to ``standin`` as well, so
+that the notebook runs on the shipped stand-in recordings whatever ``audio/`` holds (see
+``dsp_helpers.select_recordings``). When the session ends the folder is removed and both
+variables are restored. This file sits at the repository root so that it is loaded however the
+run is started, ``python -m pytest homework2.ipynb`` included.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 OUTPUT_DIR_VARIABLE = "HOMEWORK2_OUTPUT_DIR"
+RECORDINGS_VARIABLE = "HOMEWORK2_RECORDINGS"
 _saved = {}
 
 
@@ -25,18 +28,21 @@ def pytest_configure(config):
     output_dir = Path(tempfile.mkdtemp(prefix="homework2-output-"))
     for folder in ("figures", "models"):
         (output_dir / folder).mkdir()
-    _saved["previous"] = os.environ.get(OUTPUT_DIR_VARIABLE)
     _saved["output_dir"] = output_dir
-    os.environ[OUTPUT_DIR_VARIABLE] = str(output_dir)
+    for variable, value in ((OUTPUT_DIR_VARIABLE, str(output_dir)),
+                            (RECORDINGS_VARIABLE, "standin")):
+        _saved[variable] = os.environ.get(variable)
+        os.environ[variable] = value
 
 
 def pytest_unconfigure(config):
     output_dir = _saved.pop("output_dir", None)
     if output_dir is None:
         return
-    previous = _saved.pop("previous")
-    if previous is None:
-        os.environ.pop(OUTPUT_DIR_VARIABLE, None)
-    else:
-        os.environ[OUTPUT_DIR_VARIABLE] = previous
+    for variable in (OUTPUT_DIR_VARIABLE, RECORDINGS_VARIABLE):
+        previous = _saved.pop(variable)
+        if previous is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = previous
     shutil.rmtree(output_dir, ignore_errors=True)

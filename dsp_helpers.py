@@ -12,17 +12,21 @@ Shapes use ``samples`` for time-domain signals and ``(frames, 513)`` for spectro
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
-
 import math
+import os
 import struct
+import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import librosa
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 SAMPLE_RATE = 16_000
 N_FFT = 1024
@@ -33,6 +37,7 @@ SILENCE_MAGNITUDE = 1e-4
 
 COURSE_TRAIN_FILES = ("train_clean_male.wav", "train_dirty_male.wav")
 COURSE_TEST_FILES = ("test_x_01.wav", "test_x_02.wav")
+RECORDINGS_VARIABLE = "HOMEWORK2_RECORDINGS"  # read by select_recordings
 
 
 class AudioFileError(ValueError):
@@ -50,12 +55,12 @@ class RecordingSetError(ValueError):
 def load_audio(path, sample_rate: int = SAMPLE_RATE, verbose: bool = True) -> np.ndarray:
     """Read an audio file as a mono float32 signal at ``sample_rate`` Hz.
 
-    Multi-channel files are averaged to mono; other sample rates are resampled (with a printed
-    notice when ``verbose``). Returns an array of shape ``(samples,)`` with values in [-1, 1]
-    for PCM input.
+    Multi-channel files are averaged to mono; other sample rates are resampled (with a one-line
+    ``note:`` on stderr when ``verbose``). Returns an array of shape ``(samples,)`` with values
+    in [-1, 1] for PCM input.
 
     A WAV file cut short (its header promises more frames than it holds, see
-    :func:`wav_header_frames`) gives the frames that are there, with a printed notice when
+    :func:`wav_header_frames`) gives the frames that are there, with a note on stderr when
     ``verbose``.
 
     Raises :class:`AudioFileError` with a one-line message naming the file when it is missing,
@@ -80,13 +85,15 @@ def load_audio(path, sample_rate: int = SAMPLE_RATE, verbose: bool = True) -> np
     promised = wav_header_frames(path)
     if promised is not None and promised > signal.shape[0] and verbose:
         print(f"note: {path.name}: header promises {promised} frames but only {signal.shape[0]} "
-              f"are present; using those")
+              f"are present; using those", file=sys.stderr)
     mono = signal.mean(axis=1) if signal.shape[1] > 1 else signal[:, 0]
     if signal.shape[1] > 1 and verbose:
-        print(f"note: {path.name}: mixed {signal.shape[1]} channels down to mono")
+        print(f"note: {path.name}: mixed {signal.shape[1]} channels down to mono",
+              file=sys.stderr)
     if file_rate != sample_rate:
         if verbose:
-            print(f"note: {path.name}: resampled from {file_rate} Hz to {sample_rate} Hz")
+            print(f"note: {path.name}: resampled from {file_rate} Hz to {sample_rate} Hz",
+                  file=sys.stderr)
         mono = librosa.resample(mono, orig_sr=file_rate, target_sr=sample_rate)
     return np.ascontiguousarray(mono, dtype=np.float32)
 
@@ -125,11 +132,38 @@ def wav_header_frames(path) -> int | None:
                 file.seek(size + size % 2, 1)
 
 
+@contextlib.contextmanager
+def replaced_atomically(path) -> Iterator[Path]:
+    """Write ``path`` all at once: yields a new, empty temporary file in ``path``'s folder, whose
+    name ends in ``path``'s suffix (for writers that take the format from it), for the caller to
+    write. When the block ends normally the temporary file replaces ``path`` in one step
+    (``os.replace``); when it raises anything, ``KeyboardInterrupt`` included, the temporary
+    file is removed, ``path`` is left as it was and the exception propagates. Each call has its
+    own temporary file, so concurrent writers of one path never mix: the last to finish wins.
+    The file gets the permissions a newly created file would (``0o666`` less the umask)."""
+    path = Path(path)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                    suffix=f".tmp{path.suffix}")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        umask = os.umask(0)  # the only way to read it is to set it
+        os.umask(umask)
+        temporary.chmod(0o666 & ~umask)
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def save_audio(path, signal: np.ndarray, sample_rate: int = SAMPLE_RATE,
                overwrite: bool = False) -> Path:
-    """Write a ``(samples,)`` float signal as 16-bit PCM WAV, clipping to [-1, 1].
+    """Write a ``(samples,)`` float signal as 16-bit PCM WAV, clipping to [-1, 1], atomically
+    (:func:`replaced_atomically`): a failed write leaves an existing file as it was.
 
-    Refuses to replace an existing file unless ``overwrite`` is true.
+    Refuses to replace an existing file unless ``overwrite`` is true. Raises ``OSError`` when
+    the file cannot be written (a full disk included).
     """
     path = Path(path)
     if path.exists() and not overwrite:
@@ -138,7 +172,11 @@ def save_audio(path, signal: np.ndarray, sample_rate: int = SAMPLE_RATE,
     if signal.ndim != 1 or not np.all(np.isfinite(signal)):
         raise ValueError(f"{path}: expected a finite 1-D signal, got shape {signal.shape}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, np.clip(signal, -1.0, 1.0), sample_rate, subtype="PCM_16")
+    with replaced_atomically(path) as temporary:
+        try:
+            sf.write(temporary, np.clip(signal, -1.0, 1.0), sample_rate, subtype="PCM_16")
+        except sf.LibsndfileError as error:  # how libsndfile reports a full disk, among others
+            raise OSError(errno.EIO, str(error), str(path)) from None
     return path
 
 
@@ -147,21 +185,6 @@ def excerpt(signal: np.ndarray, seconds: float, start_seconds: float = 0.0,
     """At most ``seconds`` of ``signal`` starting at ``start_seconds``: ``(samples,)``."""
     start = int(round(start_seconds * sample_rate))
     return signal[start:start + int(round(seconds * sample_rate))]
-
-
-def speed_changed(signal: np.ndarray, rate: float, length: int | None = None) -> np.ndarray:
-    """``signal`` ``(samples,)`` played ``rate`` times faster, as a tape sped up: resampled by
-    ``1 / rate`` (to the nearest hundredth), so durations shrink and every frequency, pitch and
-    formants alike, rises by the factor ``rate``. Cut or zero-padded at the end to ``length``
-    samples (default: the resampled length). Returns float32."""
-    if not 0.5 <= rate <= 2.0:
-        raise ValueError(f"speed rate must be between 0.5 and 2, got {rate}")
-    down = round(rate * 100)
-    changed = resample_poly(np.asarray(signal, dtype=np.float64), 100 // math.gcd(100, down),
-                            down // math.gcd(100, down))
-    if length is not None:
-        changed = np.pad(changed[:length], (0, max(0, length - len(changed))))
-    return changed.astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,10 +201,6 @@ class NoisyClip:
     speaker: str | None = None
 
 
-# Who speaks in the course's test clips, as the course handout describes them.
-COURSE_SPEAKERS = {"test_01": "the training speaker", "test_02": "a different male speaker"}
-
-
 @dataclass
 class Recordings:
     """The files one run uses: a training pair and the test clips, keyed by name (``test_01``)."""
@@ -191,11 +210,16 @@ class Recordings:
     train_clean: Path
     train_dirty: Path
     tests: dict[str, NoisyClip] = field(default_factory=dict)
+    course_files_ignored: bool = False  # the stand-in set chosen whatever the folder holds
 
     def describe(self) -> str:
         """A short banner naming the set in use and its files."""
         if self.source == "course":
             head = f"Using the course recordings found in {self.directory}/."
+        elif self.course_files_ignored:
+            head = (f"Using the shipped stand-in recordings in {self.directory}/ "
+                    f"({RECORDINGS_VARIABLE}=standin: course files in {self.directory.parent}/ "
+                    f"are not used).")
         else:
             head = (f"Using the shipped stand-in recordings in {self.directory}/ "
                     f"(put the course files {', '.join(COURSE_TRAIN_FILES + COURSE_TEST_FILES)} "
@@ -234,7 +258,7 @@ def _test_clips(directory: Path, speakers: dict[str, str]) -> dict[str, NoisyCli
     return clips
 
 
-def find_recordings(audio_dir="audio") -> Recordings:
+def find_recordings(audio_dir="audio", ignore_course_files: bool = False) -> Recordings:
     """Locate the recordings: the course files in ``audio_dir`` if present, else the stand-in set.
 
     The course set is used when all of ``train_clean_male.wav``, ``train_dirty_male.wav``,
@@ -242,12 +266,14 @@ def find_recordings(audio_dir="audio") -> Recordings:
     references found there are used too). If only some of them are there, a
     :class:`RecordingSetError` lists the missing ones. With none of them, the stand-in set in
     ``audio_dir/standin`` is used. Each test clip's ``speaker`` says whether the training
-    speaker or another one speaks in it: for the course files as the course describes them
-    (:data:`COURSE_SPEAKERS`), for the stand-in set from its ``manifest.json``.
+    speaker or another one speaks in it where that is known: for the stand-in set from its
+    ``manifest.json`` (the course does not say, so its clips have none). With
+    ``ignore_course_files`` the stand-in set is used whatever ``audio_dir`` holds.
     """
     audio_dir = Path(audio_dir)
     required = COURSE_TRAIN_FILES + COURSE_TEST_FILES
-    present = [name for name in required if (audio_dir / name).exists()]
+    present = [] if ignore_course_files else [
+        name for name in required if (audio_dir / name).exists()]
     if present:
         missing = [name for name in required if name not in present]
         if missing:
@@ -260,9 +286,25 @@ def find_recordings(audio_dir="audio") -> Recordings:
         absent = [name for name in required if not (directory / name).exists()]
         if absent:
             raise RecordingSetError(f"{directory}: stand-in set is missing {', '.join(absent)}")
-    speakers = COURSE_SPEAKERS if source == "course" else _standin_speakers(directory)
+    speakers = {} if source == "course" else _standin_speakers(directory)
     return Recordings(source, directory, directory / COURSE_TRAIN_FILES[0],
-                      directory / COURSE_TRAIN_FILES[1], _test_clips(directory, speakers))
+                      directory / COURSE_TRAIN_FILES[1], _test_clips(directory, speakers),
+                      ignore_course_files)
+
+
+def select_recordings(audio_dir="audio") -> Recordings:
+    """The recordings a report runs on, as the environment variable ``HOMEWORK2_RECORDINGS``
+    (:data:`RECORDINGS_VARIABLE`) says: unset or empty, :func:`find_recordings` of ``audio_dir``
+    (the course files when present); ``standin``, the shipped stand-in set in
+    ``audio_dir/standin`` even when the course files are in ``audio_dir`` (the test run sets it,
+    so that the notebook's checks see the same recordings on every machine). Any other value
+    raises a one-line ``ValueError``."""
+    choice = os.environ.get(RECORDINGS_VARIABLE, "")
+    if choice not in ("", "standin"):
+        raise ValueError(f"{RECORDINGS_VARIABLE}={choice!r} is not understood: set it to "
+                         f"'standin' to use the shipped stand-in recordings, or leave it unset "
+                         f"or empty to use the course files when present")
+    return find_recordings(audio_dir, ignore_course_files=choice == "standin")
 
 
 def load_pair(clean_path, noisy_path) -> tuple[np.ndarray, np.ndarray]:
@@ -370,23 +412,17 @@ def target_magnitude(clean_magnitude: np.ndarray, clean_phase: np.ndarray,
     return np.maximum(clean_magnitude * cosine, 0.0).astype(np.float32)
 
 
-def oracle_reconstruction(clean: np.ndarray, noisy: np.ndarray, kind: str = "magnitude",
-                          gain_limit: float | None = None) -> np.ndarray:
+def oracle_reconstruction(clean: np.ndarray, noisy: np.ndarray,
+                          kind: str = "magnitude") -> np.ndarray:
     """An oracle that knows the clean signal but keeps the noisy phase: the inverse STFT of
     :func:`target_magnitude` of ``kind`` with the noisy phase, ``(samples,)``.
 
     ``"magnitude"`` (clean magnitude, noisy phase) is the ceiling the handout's networks aim at;
-    ``"phase_sensitive"`` is the best any magnitude can do with the noisy phase. With
-    ``gain_limit``, each bin's magnitude is capped at ``gain_limit`` times the noisy one: the best
-    a network whose gains stop at ``gain_limit`` can do.
+    ``"phase_sensitive"`` is the best any magnitude can do with the noisy phase.
     """
-    if gain_limit is not None and not gain_limit > 0.0:
-        raise ValueError(f"gain_limit must be positive, got {gain_limit}")
     clean_magnitude, clean_phase = stft_frames(clean)
-    noisy_magnitude, noisy_phase = stft_frames(noisy)
+    noisy_phase = stft_frames(noisy)[1]
     magnitude = target_magnitude(clean_magnitude, clean_phase, noisy_phase, kind)
-    if gain_limit is not None:
-        magnitude = np.minimum(magnitude, gain_limit * noisy_magnitude)
     return reconstruct(magnitude, noisy_phase, len(noisy))
 
 

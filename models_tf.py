@@ -562,8 +562,11 @@ def save_denoiser(model: keras.Model, path) -> None:
     """Save a trained ``model`` for denoising to a ``.keras`` file, loadable with
     ``keras.saving.load_model``: its layers and weights (the input compression's floor and
     statistics included), without the optimizer. ``model.save`` would also store Adam's two
-    running moments per weight, three times the weights' size, which denoising never reads."""
-    keras.Model(model.inputs, model.outputs, name=model.name).save(path)
+    running moments per weight, three times the weights' size, which denoising never reads.
+    Written atomically (:func:`dsp_helpers.replaced_atomically`): a failed save leaves an
+    existing file as it was."""
+    with dsp.replaced_atomically(path) as temporary:  # named *.keras, as Keras requires
+        keras.Model(model.inputs, model.outputs, name=model.name).save(temporary)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import html
 import io
+import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -62,10 +63,24 @@ def _one_axis(ax, figsize: tuple[float, float]):
 
 def save_figure(figure, filename) -> Path:
     """Save ``figure`` as ``filename`` (a full path; the format follows its suffix), creating its
-    folder if needed. Returns the path."""
+    folder if needed, atomically (:func:`dsp_helpers.replaced_atomically`): a failed save leaves
+    an existing file as it was. Returns the path."""
     path = Path(filename)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=FIGURE_DPI, bbox_inches="tight")
+    with dsp.replaced_atomically(path) as temporary:
+        figure.savefig(temporary, dpi=FIGURE_DPI, bbox_inches="tight")
+    return path
+
+
+def save_json(path, data) -> Path:
+    """Write ``data`` to ``path`` as JSON indented by 2 with a trailing newline, creating its
+    folder if needed, atomically (:func:`dsp_helpers.replaced_atomically`): a failed write, say
+    of a value JSON cannot hold, leaves an existing file as it was. Returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with dsp.replaced_atomically(path) as temporary, open(temporary, "w") as file:
+        json.dump(data, file, indent=2)
+        file.write("\n")
     return path
 
 

@@ -7,7 +7,10 @@
   length of the course's training recording (``training_length``) and the epochs of the short
   training runs (``QUICK_EPOCHS``, as the ``quick_epochs`` fixture).
 * The root ``conftest.py`` points ``HOMEWORK2_OUTPUT_DIR`` at a temporary folder for the whole
-  session; the unit tests write only under pytest's temporary folders.
+  session and sets ``HOMEWORK2_RECORDINGS=standin``; the unit tests write only under pytest's
+  temporary folders.
+* ``fail_after_writing`` makes a writer fail after putting its bytes on disk, for the tests of
+  atomic writes.
 * The repository root is put on ``sys.path``, so ``import dsp_helpers`` works however pytest is
   started (``python -m pytest`` or the ``pytest`` script, from the root or elsewhere).
 * ``speech_like`` makes a seeded synthetic voiced signal (harmonics of a gliding pitch under a
@@ -118,6 +121,22 @@ def write_wav(tmp_path):
         sf.write(path, np.asarray(signal), rate, subtype=subtype)
         return path
     return write
+
+
+@pytest.fixture
+def fail_after_writing(monkeypatch):
+    """Factory: ``fail_after_writing(owner, name, error)`` patches the writer ``owner.name`` (a
+    function, or a method of a class) to do its work and then raise ``error``: a write that fails
+    with its bytes already on disk."""
+    def patch(owner, name, error):
+        write = getattr(owner, name)
+
+        def write_then_fail(*args, **kwargs):
+            write(*args, **kwargs)
+            raise error
+
+        monkeypatch.setattr(owner, name, write_then_fail)
+    return patch
 
 
 @pytest.fixture(autouse=True)

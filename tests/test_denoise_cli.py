@@ -4,7 +4,8 @@ Most tests run the command as a user would, ``python denoise.py ...`` in a subpr
 repository root, against a models folder made here: a small 1D CNN trained for 3 epochs on the
 stand-in pair (enough to beat the noisy input's SNR) and an untrained small 2D CNN. Bad input
 must give exit status 2, one ``error:`` line naming the file, no traceback and no file written.
-Checks are made before TensorFlow is imported, so a refusal does not wait for it.
+Checks are made before TensorFlow is imported, so a refusal does not wait for it. stdout carries
+only the line per output written; notes, the model used and errors go to stderr.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def read_output(path):
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory, standin_dir, quick_epochs):
     """``<tmp>/models`` with a 1D CNN trained a few epochs on the stand-in pair and an untrained
-    2D CNN. No ``<tmp>/figures/results.json``, so the default model is the 1D CNN."""
+    2D CNN."""
     folder = tmp_path_factory.mktemp("trained") / "models"
     folder.mkdir()
     clean, dirty = dsp.load_pair(standin_dir / "train_clean_male.wav",
@@ -240,9 +241,10 @@ def test_round_trip_on_a_standin_clip(noisy_copy, standin_dir, out_dir, models_d
     before = file_state(noisy_copy)
     result = run_cli(noisy_copy, "-o", output, "--models-dir", models_dir)
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""  # no progress bar without a terminal, no TensorFlow chatter
-    assert "model: cnn1d (default: no " in result.stdout
-    assert "real-time factor" in result.stdout
+    # no progress bar without a terminal, no TensorFlow chatter: only the model used
+    assert result.stderr == f"model: cnn1d ({models_dir / 'cnn1d.keras'})\n"
+    [line] = result.stdout.splitlines()
+    assert line.startswith(f"{noisy_copy} -> {output}: ") and "real-time factor" in line
     assert file_state(noisy_copy) == before
 
     denoised, info = read_output(output)
@@ -259,6 +261,26 @@ def test_force_replaces_an_existing_output(noisy_copy, out_dir, models_dir):
     result = run_cli(noisy_copy, "-o", output, "--force", "--models-dir", models_dir)
     assert result.returncode == 0, result.stderr
     assert len(read_output(output)[0]) == sf.info(noisy_copy).frames
+    assert files_in(out_dir) == ["denoised.wav"]  # no temporary file left beside it
+
+
+@pytest.mark.parametrize("failure, status", [(sf.LibsndfileError(2), 1),  # as on a full disk
+                                             (KeyboardInterrupt(), 130)],
+                         ids=["disk-full", "interrupted"])
+def test_a_failed_write_with_force_leaves_the_old_output(noisy_copy, out_dir, models_dir,
+                                                         fail_after_writing, capsys, failure,
+                                                         status):
+    """The output is written beside the old one and moved into place once complete: a write
+    that fails part-way leaves the old file as it was and no temporary file."""
+    output = out_dir / "denoised.wav"
+    output.write_bytes(b"old")
+    fail_after_writing(sf.SoundFile, "write", failure)
+    assert denoise.main([str(noisy_copy), "-o", str(output), "--force",
+                         "--models-dir", str(models_dir)]) == status
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines()[-1].startswith("error: ")
+    assert output.read_bytes() == b"old"
+    assert files_in(out_dir) == ["denoised.wav"]
 
 
 def test_silent_input_gives_silent_output(write_wav, out_dir, models_dir):
@@ -277,9 +299,11 @@ def test_several_inputs_into_a_folder(noisy_copy, write_wav, speech_like, out_di
     result = run_cli(noisy_copy, flac, "-o", out_dir, "--model", "cnn2d",
                      "--models-dir", models_dir)
     assert result.returncode == 0, result.stderr
-    assert "model: cnn2d (chosen with --model)" in result.stdout
-    assert "stereo.flac: mixed 2 channels down to mono" in result.stdout
-    assert "stereo.flac: resampled from 44100 Hz to 16000 Hz" in result.stdout
+    assert "model: cnn2d (" in result.stderr
+    assert "note: stereo.flac: mixed 2 channels down to mono" in result.stderr
+    assert "note: stereo.flac: resampled from 44100 Hz to 16000 Hz" in result.stderr
+    assert [line.split(" -> ")[0] for line in result.stdout.splitlines()] == [
+        str(noisy_copy), str(flac)]
     assert files_in(out_dir) == ["noisy_denoised.wav", "stereo_denoised.wav"]
     for source in (noisy_copy, flac):
         denoised, info = read_output(out_dir / f"{source.stem}_denoised.wav")
@@ -302,39 +326,25 @@ def test_the_committed_models_denoise_a_standin_clip(noisy_copy, standin_dir, ou
 # The pieces, in process
 # --------------------------------------------------------------------------------------------
 
-def _results(tmp_path, cnn1d_snrs, cnn2d_snrs):
-    """A models folder next to a ``figures/results.json`` holding the given test SNRs."""
-    figures = tmp_path / "figures"
-    figures.mkdir()
-    models = {name: {"test_snr_db": dict(zip(["test_01", "test_02"], snrs))}
-              for name, snrs in (("cnn1d", cnn1d_snrs), ("cnn2d", cnn2d_snrs))}
-    (figures / "results.json").write_text(json.dumps({"models": models}))
-    return tmp_path / "models"
+def test_default_model_is_the_1d_cnn_whatever_results_json_says(noisy_copy, tmp_path, out_dir,
+                                                                models_dir, capsys):
+    """The notebook's results.json next to the models folder, even one favouring the 2D CNN,
+    does not change the default."""
+    models = shutil.copytree(models_dir, tmp_path / "models")
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "results.json").write_text(json.dumps({"models": {
+        "cnn1d": {"test_snr_db": {"test_01": 1.0}}, "cnn2d": {"test_snr_db": {"test_01": 20.0}}}}))
+    assert denoise.main([str(noisy_copy), "-o", str(out_dir / "x.wav"),
+                         "--models-dir", str(models)]) == 0
+    assert capsys.readouterr().err == f"model: cnn1d ({models / 'cnn1d.keras'})\n"
 
 
-def test_default_model_is_the_better_one_on_held_out_snr(tmp_path):
-    name, reason = denoise.choose_model(None, _results(tmp_path, [8.0, None], [9.5, None]))
-    assert name == "cnn2d"
-    assert "9.50 dB against 8.00 dB for cnn1d over 1 clip(s)" in reason
-
-
-def test_default_model_is_compared_on_the_clips_both_models_were_scored_on(tmp_path):
-    """cnn1d's extra low score on a clip cnn2d lacks must not decide."""
-    name, reason = denoise.choose_model(None, _results(tmp_path, [9.0, 1.0], [8.0, None]))
-    assert name == "cnn1d" and "over 1 clip(s)" in reason
-
-
-def test_default_model_without_results_is_the_1d_cnn(tmp_path):
-    assert denoise.choose_model(None, tmp_path / "models")[0] == "cnn1d"
-    assert denoise.choose_model(None, _results(tmp_path, [None], [9.0]))[0] == "cnn1d"
-    (tmp_path / "figures" / "results.json").write_text("{ not json")
-    name, reason = denoise.choose_model(None, tmp_path / "models")
-    assert name == "cnn1d" and "unreadable" in reason
-
-
-def test_requested_model_wins(tmp_path):
-    models = _results(tmp_path, [12.0], [3.0])
-    assert denoise.choose_model("cnn2d", models) == ("cnn2d", "chosen with --model")
+def test_help_names_the_default_model(capsys):
+    with pytest.raises(SystemExit):
+        denoise.parse_arguments(["--help"])
+    assert denoise.DEFAULT_MODEL == "cnn1d"
+    text = " ".join(capsys.readouterr().out.split())  # as argparse wrapped it, unwrapped
+    assert "default: cnn1d" in text and "without --model, the 1D CNN (cnn1d)" in text
 
 
 class _Terminal(io.StringIO):
@@ -379,7 +389,8 @@ def test_truncated_wav_is_denoised_with_a_note(write_wav, out_dir, models_dir):
     assert sf.info(cut).frames == 10_652
     result = run_cli(cut, "-o", out_dir / "out.wav", "--models-dir", models_dir)
     assert result.returncode == 0, result.stderr
-    notes = [line for line in result.stdout.splitlines() if line.startswith("note: ")]
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
     assert len(notes) == 1 and "cut_short.wav" in notes[0]
+    assert "note: " not in result.stdout
     assert "32000" in notes[0] and "10652" in notes[0]
     assert len(read_output(out_dir / "out.wav")[0]) == 10_652
