@@ -24,6 +24,7 @@ from pathlib import Path
 
 import librosa
 import matplotlib.pyplot as plt
+from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 import numpy as np
 import soundfile as sf
 
@@ -221,6 +222,54 @@ def plot_learning_curve(curves: Mapping[str, Sequence[tuple[float, float, float]
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _finish(figure, ax, None, filename)
+
+
+def plot_sweep(rows: Sequence[Mapping[str, str]], *, title: str | None = None, axes=None,
+               filename=None):
+    """The hyper-parameter sweep (``benchmarks/results/sweep.csv``, its rows as
+    ``csv.DictReader`` gives them): the held-out SNR of every point against its parameter count,
+    then the 1D CNN's against its first layer's kernel size D, its kernel count K and its stride,
+    each varied from the centre point D = 9, K = 16, stride 2 with the others fixed, with the
+    best 2D point as a dashed line.
+
+    ``title``: default, the recordings, the recipe and the noisy input's SNR, read from the rows.
+    ``axes``: four axes (default: a new figure, side by side, one SNR scale). Returns
+    ``(figure, axes)``; ``filename`` also saves the figure there.
+    """
+    cnn1d = [row for row in rows if row["model"] == "cnn1d"]
+    cnn2d = [row for row in rows if row["model"] == "cnn2d"]
+    best_2d = max(cnn2d, key=lambda row: float(row["held_out_snr_db"]))
+    if axes is None:
+        figure, axes = plt.subplots(1, 4, figsize=(14, 3.8), sharey=True, layout="constrained")
+    else:
+        figure, axes = _column_of_axes(axes, 4, None)
+    for points, marker, label in ((cnn1d, "o", "1D CNN"), (cnn2d, "s", "2D CNN")):
+        axes[0].scatter([int(row["params"]) for row in points],
+                        [float(row["held_out_snr_db"]) for row in points], marker=marker,
+                        label=label)
+    axes[0].set(xscale="log", xlabel="parameters", ylabel="SNR on the unseen last 20 % (dB)")
+    axes[0].xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axes[0].xaxis.set_major_formatter(EngFormatter(sep=""))
+    axes[0].xaxis.set_minor_formatter(NullFormatter())
+    axes[0].legend(fontsize=8)
+    centre = {"D": 9, "K": 16, "stride": 2}
+    for axis, (name, label) in zip(axes[1:], (("D", "kernel size D (first layer)"),
+                                              ("K", "kernels K (first layer; later 2K)"),
+                                              ("stride", "stride (every layer)"))):
+        others = [key for key in centre if key != name]
+        series = sorted((int(row[name]), float(row["held_out_snr_db"])) for row in cnn1d
+                        if row["stride"] and all(int(row[key]) == centre[key] for key in others))
+        axis.plot(*zip(*series), "o-", label="1D CNN")
+        axis.axhline(float(best_2d["held_out_snr_db"]), color="tab:orange", linestyle="--",
+                     label=f"2D CNN, {best_2d['variant']}")
+        axis.set(xlabel=label, xticks=[x for x, _ in series])
+        axis.legend(fontsize=8)
+    if title is None:
+        first = rows[0]
+        title = (f"{first['recordings']} recordings, every point {first['epochs']} epochs in "
+                 f"minibatches of {first['batch_size']}; the noisy input scores "
+                 f"{float(first['noisy_snr_db']):.2f} dB")
+    return _finish(figure, axes, title, filename)
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import time
 import dsp_helpers as dsp
 import models_tf
 import reference_denoisers
+from benchmarks.sweep import held_out_start
 
 BUILDERS = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d}
 
@@ -40,7 +41,7 @@ def main() -> None:
     print(recordings.describe())
     clean = dsp.load_audio(recordings.train_clean)
     dirty = dsp.load_audio(recordings.train_dirty)
-    split = models_tf.hop_aligned_split(len(clean), 0.2)
+    split = held_out_start(len(clean))
     references = {"train": clean, "last 20%": clean[split:]}
     noisy = {"train": dirty, "last 20%": dirty[split:]}
     for name, clip in recordings.tests.items():

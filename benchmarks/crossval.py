@@ -1,35 +1,38 @@
-"""Cross-validate the training recipe on a training pair: K contiguous folds, each scored with
-equation (1) after training on the rest of the pair.
+"""Cross-validate a training recipe on the training pair: K contiguous folds, each scored with
+equation (1) after training on the rest of the pair, the rows added to one results CSV.
 
-    python -m benchmarks.crossval [--audio-dir audio] [--folds 5] [--models cnn1d cnn2d]
-                                  [--variants batch-32-past-dropout-decay-epochs-x2]
-                                  [--seeds 0] [--shares 1.0] [--score-training]
-                                  [--csv figures/crossval.csv]
-    python -m benchmarks.crossval --summary figures/crossval.csv
-                                  [--baseline batch-32-past-dropout-decay-epochs-x2]
+    python -m benchmarks.crossval --experiment NAME [--change TEXT] [--baseline NAME]
+                                  [--baseline-model MODEL] [--models cnn1d cnn2d]
+                                  [--epochs N | --epoch-scale S] [--batch-size B]
+                                  [--learning-rate LR] [--past-dropout P]
+                                  [--folds 5] [--only-folds K ...] [--seeds 0] [--shares 1.0]
+                                  [--score-training] [--audio-dir audio]
+                                  [--csv benchmarks/results/crossval.csv]
+    python -m benchmarks.crossval --summary [CSV ...] [--markdown]
 
-Fold ``k`` is the ``k``-th of ``--folds`` equal, hop-aligned stretches of the pair. A trained
-model (``cnn1d``, ``cnn2d``, ``fc``, ``cnn1d-K16``, the 1D CNN with half the kernels,
-``cnn2d-fours``, the 2D CNN with its former layout :data:`CNN2D_TIME_FOURS`, or the 2D
-candidates ``cnn2d-conv2-5x3``, ``cnn2d-conv1-32``, ``cnn2d-conv3-64`` and ``cnn2d-singles``)
-learns from the rest of the pair, the stretches before and after the fold joined end to end,
-with the recipe ``--variants`` names (see :data:`VARIANTS`; by default :data:`RECIPE`, the
-notebook's recipe), and denoises the fold as a recording of its own; it also denoises every test
+Fold ``k`` is the ``k``-th of ``--folds`` equal, hop-aligned stretches of the pair. Each trained
+model (``cnn1d``, ``cnn2d``, ``fc``) learns from the rest of the pair, the stretches before and
+after the fold joined end to end, with its recipe (``models_tf.recipe_for``) changed by the
+options given, and denoises the fold as a recording of its own; it also denoises every test
 clip that has a clean reference. With both CNNs, their average (``ensemble``) is scored too:
-both keep the noisy phase, so averaging the waveforms averages the magnitudes. Reference
-denoisers (``RNNoise``, ``DeepFilterNet3``; not trained on anything here) are scored on the same
-folds.
+both keep the noisy phase, so averaging the waveforms averages the magnitudes. The pretrained
+reference denoisers (``RNNoise``, ``DeepFilterNet3``; trained on nothing here) are scored on the
+same folds, as experiment ``pretrained``, where this platform runs them.
 
-``--shares`` below 1 draws the learning curve: the model trains on that share of the rest of
-the pair only, taken from the parts nearest the scored fold first. ``--score-training`` also
-scores each trained model on the audio it trained on (clip ``training``): how closely it fits
-its training signal, which the held-out fold does not tell.
+``--shares`` below 1 draws the learning curve: the model trains on that share of the rest of the
+pair only, taken from the parts nearest the scored fold first. ``--score-training`` also scores
+each trained model on the audio it trained on (clip ``training``): how closely it fits its
+training signal, which the held-out fold does not tell.
 
-Rows go to ``--csv`` (rows of the same model, variant, seed, share, fold and clip are
-replaced; others are kept), one per model, variant, seed, share and scored clip, and a table
-of means ± standard errors over folds is printed, with each variant's paired difference from
-``--baseline``: a recipe change is kept only when that difference exceeds twice its standard
-error.
+Every row names the ``--experiment``, the ``--change`` it makes to its ``--baseline`` experiment
+(of ``--baseline-model`` when the change is the model itself) and the recipe it trained with; a
+row of the same recordings, backend, model, experiment, seed, share, fold and clip as one in
+``--csv`` replaces it, the others are kept. ``--summary`` prints each experiment's scores and the
+table of changes with their paired differences (``cross_validation``: seeds averaged within a
+fold, mean ± standard error over folds; a change wins only beyond twice its standard error);
+``--markdown`` prints that table, with the commands that rerun each change, for
+``benchmarks/README.md``. Rows that only the tag ``experiments-2026-12`` can regenerate (their
+``code`` column) are rerun there, with ``--variants`` naming the experiment.
 """
 
 from __future__ import annotations
@@ -37,129 +40,50 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import functools
-import math
+import shlex
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
+import cross_validation as cv
 import dsp_helpers as dsp
 import models_tf
 
-# The 2D CNN's layout before cross-validation replaced it (model cnn2d-fours): the 20 frames
-# merged four at a time by the first layer, then the five rows into one.
-CNN2D_TIME_FOURS = (models_tf.ConvBlock(16, (4, 9), (4, 2)),
-                    models_tf.ConvBlock(32, (5, 7), (1, 2)),
-                    models_tf.ConvBlock(32, (1, 5), (1, 2)))
-
-# Candidates, each the default 2D layout with one change (none adopted; README): the second
-# layer 3 bins wide instead of 7, meant to cost about as little as the layout in fours (model
-# cnn2d-conv2-5x3); 32 kernels in the first layer instead of 16, as many first features per
-# pair of frames as the 1D CNN gives each frame (model cnn2d-conv1-32); 64 kernels in the last
-# layer instead of 32, so that the output layer reads as many features as the 1D CNN's does
-# (60 x 64; model cnn2d-conv3-64).
-_PAIRS = models_tf.DEFAULT_CNN2D_BLOCKS
-CNN2D_CONV2_5X3 = (_PAIRS[0], dataclasses.replace(_PAIRS[1], kernel=(5, 3)), _PAIRS[2])
-CNN2D_CONV1_32 = (dataclasses.replace(_PAIRS[0], filters=32), *_PAIRS[1:])
-CNN2D_CONV3_64 = (*_PAIRS[:2], dataclasses.replace(_PAIRS[2], filters=64))
-# A layout whose first layer keeps every frame (time stride 1: 19 rows from 20 frames, each row a
-# frame and the one before it), the step that took the layout in fours to pairs carried one
-# further; the second layer merges its rows four at a time, three apart, into 6 rows, the third
-# those 6 into one (model cnn2d-singles; not adopted either).
-CNN2D_SINGLES = (models_tf.ConvBlock(16, (2, 9), (1, 2)), models_tf.ConvBlock(32, (4, 7), (3, 2)),
-                 models_tf.ConvBlock(32, (6, 5), (1, 2)))
-
 TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
-           "cnn2d-fours": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_TIME_FOURS),
-           "cnn2d-conv2-5x3": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_CONV2_5X3),
-           "cnn2d-conv1-32": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_CONV1_32),
-           "cnn2d-conv3-64": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_CONV3_64),
-           "cnn2d-singles": functools.partial(models_tf.build_cnn2d, blocks=CNN2D_SINGLES),
-           # the 2D CNN trained and scored on images of the current frame repeated 20 times
-           "cnn2d-no-past": functools.partial(models_tf.build_cnn2d, past_frames=False),
-           "fc": models_tf.build_fc,
-           # the 1D CNN as it was before cross-validation doubled its kernels (K = 16, 32, 32)
-           "cnn1d-K16": functools.partial(models_tf.build_cnn1d, width=0.5)}
+           "fc": models_tf.build_fc}
 ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
-# the chosen recipe of the CNNs (models_tf.train_denoiser's defaults for them)
-RECIPE = "batch-32-past-dropout-decay-epochs-x2"
+ENSEMBLED = ("cnn1d", "cnn2d")
+PAST_FRAMES = ("cnn2d",)  # the trained models that see past frames (and past-frame dropout)
 REFERENCES = ("RNNoise", "DeepFilterNet3")
+PRETRAINED = "pretrained"  # the experiment of the reference denoisers' rows
+RECIPE_COLUMNS = ("epochs", "batch_size", "learning_rate", "past_dropout")
 
-# Named training recipes: keyword arguments of models_tf.train_denoiser, under "build" those of
-# the model's builder, and "epoch_scale" times each model's epoch budget (models_tf.default_epochs,
-# rounded). The names count epochs in the budget before it doubled (60 epochs for the 1D CNN and
-# the FC network, 100 for the 2D CNN: _FORMER_BUDGET times today's), so "epochs-x0.5" is a quarter
-# of today's budget and "batch-32-past-dropout-decay-epochs-x2" (RECIPE) all of it. The recipes
-# run before the minibatch went from 64 examples to 32 ("batch-32", "batch-32-epochs-x0.7" and
-# "batch-32-epochs-x0.5" are that recipe at the former budget, the notebook's 70 % of it and half
-# of it) keep their minibatch of 64, so that their rows can be re-run as they were; likewise the
-# recipes run before the 2D CNN's past-frame dropout (models_tf.PAST_DROPOUT) switch it off.
-_FORMER_BUDGET = 0.5
-_NO_PAST_DROPOUT = {"past_dropout": 0.0}
-_BATCH_64 = {"batch_size": 64, "epoch_scale": _FORMER_BUDGET, **_NO_PAST_DROPOUT}
-_HALF_32 = {"validation": "none", "epoch_scale": 0.5 * _FORMER_BUDGET, "batch_size": 32,
-            **_NO_PAST_DROPOUT}  # the candidates' baseline
-_PAST_DROPOUT_DECAY = {"past_dropout": 1.0, "past_dropout_decay": True}
-VARIANTS = {
-    "tail": {"validation": "tail", **_BATCH_64},
-    "blocks": {"validation": "blocks", **_BATCH_64},
-    "no-validation": {"validation": "none", **_BATCH_64},
-    "no-validation-epochs-x2": {"validation": "none", **_BATCH_64, "epoch_scale": 1.0},
-    "noise-gain-6dB": {"validation": "none", "noise_gain_db": 6.0, **_BATCH_64},
-    "dropout-0.3": {"validation": "none", "build": {"dropout": 0.3}, **_BATCH_64},
-    "lr-1e-3": {"validation": "none", "learning_rate": 1e-3, **_BATCH_64},
-    "weight-decay-0.05": {"validation": "none", "weight_decay": 0.05, **_BATCH_64},
-    "epochs-x0.5": {"validation": "none", **_BATCH_64, "epoch_scale": 0.5 * _FORMER_BUDGET},
-    "epochs-x0.4": {"validation": "none", **_BATCH_64, "epoch_scale": 0.4 * _FORMER_BUDGET},
-    "epochs-x0.5-lr-4e-3": {"validation": "none", "learning_rate": 4e-3, **_BATCH_64,
-                            "epoch_scale": 0.5 * _FORMER_BUDGET},
-    "width-2": {"validation": "none", "build": {"width": 2.0}, **_BATCH_64},
-    "speed-0.1-epochs-x0.5": {"validation": "none", "speech_rate_spread": 0.1, **_BATCH_64,
-                              "epoch_scale": 0.5 * _FORMER_BUDGET},
-    "batch-32": {"validation": "none", "batch_size": 32, "epoch_scale": _FORMER_BUDGET,
-                 **_NO_PAST_DROPOUT},
-    "batch-32-epochs-x0.7": {**_HALF_32, "epoch_scale": 0.7 * _FORMER_BUDGET},
-    "batch-32-epochs-x0.5": _HALF_32,
-    "batch-16-epochs-x0.5": {**_HALF_32, "batch_size": 16},
-    "batch-32-epochs-x0.5-lr-1e-3": {**_HALF_32, "learning_rate": 1e-3},
-    "batch-32-epochs-x0.5-lr-4e-3": {**_HALF_32, "learning_rate": 4e-3},
-    "batch-32-epochs-x0.5-reversal": {**_HALF_32, "noise_reversal": True},
-    "batch-32-epochs-x0.5-width-2": {**_HALF_32, "build": {"width": 2.0}},
-    "batch-32-epochs-x0.5-weight-decay-0.025": {**_HALF_32, "weight_decay": 0.025},
-    "batch-32-epochs-x0.5-weight-decay-0.05": {**_HALF_32, "weight_decay": 0.05},
-    "batch-32-epochs-x0.5-noise-gain-6dB": {**_HALF_32, "noise_gain_db": 6.0},
-    "batch-32-epochs-x0.5-remixes-only": {**_HALF_32, "recorded": "first"},
-    "batch-32-remixes-only": {"validation": "none", "batch_size": 32, "recorded": "first",
-                              "epoch_scale": _FORMER_BUDGET, **_NO_PAST_DROPOUT},
-    "batch-32-epochs-x0.5-remixes-recorded-tail-0.25": {**_HALF_32, "recorded": "first",
-                                                        "recorded_tail": 0.25},
-    "batch-32-epochs-x0.5-remixes-recorded-tail-0.5": {**_HALF_32, "recorded": "first",
-                                                       "recorded_tail": 0.5},
-    "batch-32-epochs-x0.5-gain-limit-1.5": {**_HALF_32, "build": {"gain_limit": 1.5}},
-    "batch-32-epochs-x0.5-target-magnitude": {**_HALF_32, "target": "magnitude"},
-    "batch-32-epochs-x0.5-past-dropout-0.5": {**_HALF_32, "past_dropout": 0.5},
-    "batch-32-epochs-x0.5-past-dropout-decay": {**_HALF_32, **_PAST_DROPOUT_DECAY},
-    "batch-32-epochs-x0.5-past-dropout-hold-0.25": {**_HALF_32, **_PAST_DROPOUT_DECAY,
-                                                    "past_dropout_hold": 0.25},
-    "batch-32-epochs-x0.5-past-dropout-hold-0.5": {**_HALF_32, **_PAST_DROPOUT_DECAY,
-                                                   "past_dropout_hold": 0.5},
-    "batch-32-epochs-x0.5-past-dropout-until-0.5": {**_HALF_32, **_PAST_DROPOUT_DECAY,
-                                                    "past_dropout_until": 0.5},
-    "batch-32-epochs-x0.5-past-dropout-partial": {**_HALF_32, **_PAST_DROPOUT_DECAY,
-                                                  "past_dropout_partial": True},
-    "batch-32-past-dropout-decay": {"validation": "none", "batch_size": 32,
-                                    "epoch_scale": _FORMER_BUDGET, **_PAST_DROPOUT_DECAY},
-    "batch-32-past-dropout-decay-epochs-x2": {"validation": "none", "batch_size": 32,
-                                              **_PAST_DROPOUT_DECAY},
-}
 
-COLUMNS = ["recordings", "model", "variant", "seed", "share", "fold", "clip", "snr_db",
-           "noisy_snr_db", "ceiling_snr_db", "train_seconds", "train_samples", "epochs"]
-KEY = ("model", "variant", "seed", "share", "fold", "clip")
-FOLD_CLIP = "fold"  # the clip column of the row that scores the held-out fold itself
-TRAINING_CLIP = "training"  # with score_training: the rest of the pair, which the model trained on
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """What one run trains and records: its ``name``, the ``change`` it makes to its
+    ``baseline`` experiment (of ``baseline_model``; empty: each model's own), and how it
+    changes each model's recipe (``None``: the recipe's value). ``epochs`` replaces the
+    budget; without it the budget is ``epoch_scale`` times the recipe's (rounded)."""
+
+    name: str
+    change: str = ""
+    baseline: str = ""
+    baseline_model: str = ""
+    epochs: int | None = None
+    epoch_scale: float = 1.0
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    past_dropout: float | None = None
+
+    def recipe(self, model) -> models_tf.Recipe:
+        """The :class:`models_tf.Recipe` ``model`` trains with in this experiment."""
+        overrides = {name: getattr(self, name) for name in RECIPE_COLUMNS[1:]
+                     if getattr(self, name) is not None}
+        epochs = self.epochs or models_tf.default_epochs(model, self.epoch_scale)
+        return dataclasses.replace(models_tf.recipe_for(model), epochs=epochs, **overrides)
 
 
 def fold_ranges(length: int, folds: int) -> list[tuple[int, int]]:
@@ -190,11 +114,16 @@ def nearest_training_ranges(length: int, fold: tuple[int, int],
     return [(a, b) for a, b in ((start - before, start), (stop, stop + after)) if b > a]
 
 
+def join_ranges(signal: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
+    """The sample ``ranges`` ``[start, stop)`` of a ``(samples,)`` signal joined end to end."""
+    return np.concatenate([signal[start:stop] for start, stop in ranges])
+
+
 def scored_clips(recordings: dsp.Recordings, clean: np.ndarray, dirty: np.ndarray,
                  fold: tuple[int, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``{clip: (noisy, clean)}``: the fold (under :data:`FOLD_CLIP`) and every test clip with
-    a clean reference."""
-    clips = {FOLD_CLIP: (dirty[fold[0]:fold[1]], clean[fold[0]:fold[1]])}
+    """``{clip: (noisy, clean)}``: the fold (under :data:`cross_validation.FOLD_CLIP`) and
+    every test clip with a clean reference."""
+    clips = {cv.FOLD_CLIP: (dirty[fold[0]:fold[1]], clean[fold[0]:fold[1]])}
     for name, (noisy, reference) in dsp.load_test_clips(recordings).items():
         if reference is not None:
             clips[name] = (noisy, reference)
@@ -223,18 +152,17 @@ def _clip_baselines(clips: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str
 
 
 def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
-                   variants: list[str], seeds: list[int], shares: list[float],
-                   epochs: int | None = None, csv_path: Path | None = None,
-                   only_folds: list[int] | None = None,
+                   experiment: Experiment, seeds: list[int], shares: list[float],
+                   csv_path: Path | None = None, only_folds: list[int] | None = None,
                    score_training: bool = False) -> list[dict]:
-    """Train and score every combination; returns one row (:data:`COLUMNS`) per scored clip.
-    With ``csv_path``, the rows are also written there (:func:`write_rows`) after every fold,
-    so an interrupted run keeps what it measured. ``only_folds`` (numbered from 1) runs those
-    folds of the ``folds`` only. With ``score_training``, each trained model also denoises the
-    audio it trained on (clip :data:`TRAINING_CLIP`): how closely it fits its training signal,
-    which the held-out fold does not tell."""
+    """Train and score every model, seed and share on every fold (``only_folds``, numbered
+    from 1: those folds only); returns one row (:data:`cross_validation.COLUMNS`) per scored
+    clip. With ``csv_path``, the rows are also written there (:func:`write_rows`) after every
+    fold, so an interrupted run keeps what it measured. With ``score_training``, each trained
+    model also denoises the audio it trained on (clip :data:`cross_validation.TRAINING_CLIP`)."""
     clean = dsp.load_audio(recordings.train_clean, verbose=False)
     dirty = dsp.load_audio(recordings.train_dirty, verbose=False)
+    backend = models_tf.keras.backend.backend()
     rows = []
     for fold_index, fold in enumerate(fold_ranges(len(clean), folds), start=1):
         if only_folds and fold_index not in only_folds:
@@ -242,306 +170,371 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
         fold_clips = scored_clips(recordings, clean, dirty, fold)
         fold_base = _clip_baselines(fold_clips)
 
-        def record(model, variant, seed, share, estimates, clips, base, seconds=0.0, samples=0,
-                   epochs_run=0):
+        def record(model, described, estimates, clips, base, seed=0, share=1.0, recipe=None,
+                   seconds=None, samples=None):
             """One row per clip of ``estimates``, scored against ``clips`` with ``base``'s
-            noisy-input and reference SNRs."""
+            noisy-input and reference SNRs; ``described`` gives the experiment columns."""
+            recipe_values = dict.fromkeys(RECIPE_COLUMNS)
+            if recipe is not None:
+                recipe_values = {name: getattr(recipe, name) for name in RECIPE_COLUMNS}
             for clip, estimate in estimates.items():
                 rows.append({"recordings": recordings.source, "model": model,
-                             "variant": variant, "seed": seed, "share": share,
-                             "fold": fold_index, "clip": clip,
+                             "experiment": described.name, "change": described.change,
+                             "baseline": described.baseline,
+                             "baseline_model": described.baseline_model, **recipe_values,
+                             "backend": backend, "code": cv.HEAD, "seed": seed,
+                             "share": share, "fold": fold_index, "clip": clip,
                              "snr_db": dsp.snr_db(clips[clip][1], estimate), **base[clip],
-                             "train_seconds": round(seconds, 2), "train_samples": samples,
-                             "epochs": epochs_run})
-                print(f"fold {fold_index} {model:>14s} {variant:>14s} seed {seed} share "
+                             "train_seconds": seconds, "train_samples": samples})
+                print(f"fold {fold_index} {model:>14s} {described.name} seed {seed} share "
                       f"{share:.2f} {clip:>10s}: {rows[-1]['snr_db']:6.2f} dB "
                       f"(noisy {rows[-1]['noisy_snr_db']:5.2f})", flush=True)
 
         for name in [m for m in models if m in REFERENCES]:
             denoise = reference_denoiser(name)
             if denoise is not None:
-                record(name, "pretrained", 0, 1.0,
+                record(name, Experiment(PRETRAINED),
                        {clip: denoise(noisy) for clip, (noisy, _) in fold_clips.items()},
                        fold_clips, fold_base)
-        for variant in variants:
-            for seed in seeds:
-                for share in shares:
-                    training = nearest_training_ranges(len(clean), fold, share)
-                    train_clean = models_tf.join_ranges(clean, training)
-                    train_dirty = models_tf.join_ranges(dirty, training)
-                    clips, base = fold_clips, fold_base
-                    if score_training:
-                        training_clip = {TRAINING_CLIP: (train_dirty, train_clean)}
-                        clips = {**fold_clips, **training_clip}
-                        base = {**fold_base, **_clip_baselines(training_clip)}
-                    estimates = {}
-                    recipe = dict(VARIANTS[variant])
-                    build = recipe.pop("build", {})
-                    epoch_scale = recipe.pop("epoch_scale", 1)
-                    for name in [m for m in models if m in TRAINED]:
-                        model = TRAINED[name](seed=seed, **build)
-                        budget = (max(1, round(epoch_scale * epochs)) if epochs
-                                  else models_tf.default_epochs(model, epoch_scale))
-                        run = models_tf.train_denoiser(model, train_clean, train_dirty, seed=seed,
-                                                       epochs=budget, **recipe)
-                        estimates[name] = {clip: models_tf.denoise_waveform(model, noisy)
-                                           for clip, (noisy, _) in clips.items()}
-                        record(name, variant, seed, share, estimates[name], clips, base,
-                               run.seconds, len(train_clean), run.epochs)
-                    if "cnn1d" in estimates and "cnn2d" in estimates:
-                        record(ENSEMBLE, variant, seed, share,
-                               {clip: 0.5 * (estimates["cnn1d"][clip] + estimates["cnn2d"][clip])
-                                for clip in clips}, clips, base)
+        for seed in seeds:
+            for share in shares:
+                training = nearest_training_ranges(len(clean), fold, share)
+                train_clean = join_ranges(clean, training)
+                train_dirty = join_ranges(dirty, training)
+                clips, base = fold_clips, fold_base
+                if score_training:
+                    training_clip = {cv.TRAINING_CLIP: (train_dirty, train_clean)}
+                    clips = {**fold_clips, **training_clip}
+                    base = {**fold_base, **_clip_baselines(training_clip)}
+                estimates = {}
+                for name in [m for m in models if m in TRAINED]:
+                    model = TRAINED[name](seed=seed)
+                    recipe = experiment.recipe(model)
+                    run = models_tf.train_denoiser(model, train_clean, train_dirty, recipe,
+                                                   seed=seed)
+                    if models_tf.context_frames(model) == 1:  # a network without a past
+                        recipe = dataclasses.replace(recipe, past_dropout=0.0)
+                    estimates[name] = {clip: models_tf.denoise_waveform(model, noisy)
+                                       for clip, (noisy, _) in clips.items()}
+                    record(name, experiment, estimates[name], clips, base, seed, share, recipe,
+                           round(run.seconds, 2), len(train_clean))
+                if all(name in estimates for name in ENSEMBLED):
+                    # a change of model is the trained models' own; the ensemble has no baseline
+                    ensemble = Experiment(experiment.name) if experiment.baseline_model \
+                        else experiment
+                    record(ENSEMBLE, ensemble,
+                           {clip: np.mean([estimates[name][clip] for name in ENSEMBLED], axis=0)
+                            for clip in clips}, clips, base, seed, share)
         if csv_path is not None:
             write_rows(csv_path, rows)
     return rows
 
 
-def read_rows(paths: list[Path]) -> list[dict]:
-    """Rows of one or more CSV files written by :func:`write_rows`, numbers as numbers."""
-    rows = []
-    for path in paths:
-        with open(path, newline="") as handle:
-            for row in csv.DictReader(handle):
-                row.setdefault("recordings", "")
-                for key in ("seed", "fold", "train_samples", "epochs"):
-                    row[key] = int(row[key])
-                for key in ("share", "snr_db", "noisy_snr_db", "ceiling_snr_db", "train_seconds"):
-                    row[key] = float(row[key])
-                rows.append(row)
-    return rows
-
-
-def check_recordings(path: Path, source: str) -> None:
-    """One file, one set of recordings: raises ``ValueError`` if ``path`` exists and holds rows
-    of recordings other than ``source``."""
-    if path.exists():
-        others = sorted({row["recordings"] for row in read_rows([path])} - {source})
-        if others:
-            raise ValueError(f"{path}: holds rows of the {', '.join(others)} recordings, not "
-                             f"{source}; write these rows to another file with --csv")
+def _cell(column: str, value) -> str:
+    """A CSV cell: empty for ``None``, dB to 4 decimals, anything else as Python prints it."""
+    if value is None:
+        return ""
+    return f"{value:.4f}" if column.endswith("_db") else str(value)
 
 
 def write_rows(path: Path, rows: list[dict]) -> None:
-    """Write ``rows`` to ``path``, keeping the rows already there that ``rows`` does not
-    replace (same :data:`KEY`). Raises ``ValueError`` (:func:`check_recordings`) rather than mix
-    rows of different recordings in one file."""
-    for source in {row["recordings"] for row in rows}:
-        check_recordings(path, source)
-    new_keys = {tuple(str(row[k]) for k in KEY) for row in rows}
-    kept = [row for row in (read_rows([path]) if path.exists() else [])
-            if tuple(str(row[k]) for k in KEY) not in new_keys]
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, COLUMNS)
-        writer.writeheader()
+    """Write ``rows`` to ``path`` (creating its folder), keeping the rows already there that
+    ``rows`` does not replace (same :data:`cross_validation.KEY`), all at once: an interrupted
+    write leaves the file as it was."""
+    path = Path(path)
+    new_keys = {tuple(_cell(k, row[k]) for k in cv.KEY) for row in rows}
+    kept = [row for row in (cv.read_results(path) if path.exists() else [])
+            if tuple(_cell(k, row[k]) for k in cv.KEY) not in new_keys]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with dsp.replaced_atomically(path) as temporary, open(temporary, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(cv.COLUMNS)
         for row in kept + rows:
-            writer.writerow({key: (f"{row[key]:.4f}" if key.endswith("_db") else row[key])
-                             for key in COLUMNS})
+            writer.writerow([_cell(column, row[column]) for column in cv.COLUMNS])
 
 
-def mean_and_error(values: list[float]) -> tuple[float, float]:
-    """Mean and standard error of the mean (sample standard deviation / sqrt(n); 0 for n = 1)."""
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2:
-        return float(values.mean()), 0.0
-    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
+def _entries(rows: list[dict]) -> list[tuple]:
+    """``(recordings, backend, model, experiment, share)`` of every entry, in order of rows."""
+    return list(dict.fromkeys((r["recordings"], r["backend"], r["model"], r["experiment"],
+                               r["share"]) for r in rows))
 
 
-def fold_scores(rows: list[dict], clip: str = FOLD_CLIP) -> dict[tuple, dict[tuple, float]]:
-    """``{(model, variant, share): {(fold, seed): snr_db}}`` for one clip."""
-    table = defaultdict(dict)
-    for row in rows:
-        if row["clip"] == clip:
-            table[row["model"], row["variant"], row["share"]][row["fold"], row["seed"]] = \
-                row["snr_db"]
-    return dict(table)
-
-
-def paired_difference(first: dict[tuple, float], second: dict[tuple, float]
-                      ) -> tuple[float, float, int]:
-    """Mean ± standard error of ``first - second`` over the (fold, seed) pairs both have,
-    and how many there are."""
-    common = sorted(set(first) & set(second))
-    if not common:
-        raise ValueError("the two sets of scores share no fold")
-    mean, error = mean_and_error([first[key] - second[key] for key in common])
-    return mean, error, len(common)
-
-
-def difference_line(label: str, first: dict[tuple, float], second: dict[tuple, float]) -> str:
-    """One line of a report: ``label``, then :func:`paired_difference` of ``first - second``
-    (mean ± s.e., dB) over how many folds (or runs, with several seeds), and whether it
-    exceeds twice its standard error."""
-    mean, error, count = paired_difference(first, second)
-    seeds = {seed for _, seed in set(first) & set(second)}
-    over = f"{count} folds" if len(seeds) == 1 else f"{count} runs (folds × seeds)"
-    verdict = "beyond" if abs(mean) > 2 * error else "within"
-    return (f"{label}: {mean:+.2f} ± {error:.2f} dB over {over} "
-            f"({verdict} twice the standard error)")
-
-
-def training_costs(rows: list[dict], models, seed: int | None = None) -> list[str]:
-    """One line per model in ``models`` and recipe in ``rows`` (sorted by both): the epochs
-    trained and the mean seconds of training per held-out fold, over all seeds or over
-    ``seed``'s runs only."""
-    runs = defaultdict(list)
-    for row in rows:
-        if row["model"] in models and row["clip"] == FOLD_CLIP and seed in (None, row["seed"]):
-            runs[row["model"], row["variant"]].append(row)
-    width = max((len(variant) for _, variant in runs), default=0)
-    return [f"  {model:6s} {variant:{width}s} {group[0]['epochs']:>4} epochs, "
-            f"{np.mean([row['train_seconds'] for row in group]):4.0f} s"
-            for (model, variant), group in sorted(runs.items())]
-
-
-def _fold_baselines(rows: list[dict]) -> tuple[dict[tuple, float], dict[tuple, float]]:
-    """The held-out folds' noisy-input and reference SNRs, each ``{(fold, seed): dB}``."""
-    fold_rows = [row for row in rows if row["clip"] == FOLD_CLIP]
-    return ({(r["fold"], r["seed"]): r["noisy_snr_db"] for r in fold_rows},
-            {(r["fold"], r["seed"]): r["ceiling_snr_db"] for r in fold_rows})
-
-
-def summary_rows(rows: list[dict], baseline: str | None = None
-                 ) -> tuple[list[str], list[list]]:
-    """Header and rows of the cross-validation summary: per model, variant and share, the
-    number of folds (and of seeds, if several), the held-out folds' SNR (mean ± s.e. over the
-    folds and seeds), the share of the reference's gain (clean magnitude with the noisy phase)
-    over the noisy input, each test clip's mean SNR, and the paired difference from the
-    ``baseline`` variant of the same model ("better" or "worse" when it exceeds twice its
-    standard error, else "within 2 s.e.")."""
-    scores = fold_scores(rows)
-    tests = list(dict.fromkeys(row["clip"] for row in rows if row["clip"] != FOLD_CLIP))
-    noisy, ceiling = _fold_baselines(rows)
-    header = ["model", "variant", "share", "folds", "SNR dB (mean ± s.e.)", "gain share",
-              *tests, f"vs {baseline or '-'} (paired)"]
-    table = []
-    for (model, variant, share), per_fold in scores.items():
-        mean, error = mean_and_error(list(per_fold.values()))
-        gain = np.mean([(per_fold[k] - noisy[k]) / (ceiling[k] - noisy[k]) for k in per_fold])
-        clip_means = []
-        for test in tests:
-            values = [r["snr_db"] for r in rows if r["clip"] == test and r["model"] == model
-                      and r["variant"] == variant and r["share"] == share]
-            clip_means.append(f"{np.mean(values):.2f}" if values else "")
-        versus = ""
-        if baseline and variant != baseline and (model, baseline, share) in scores:
-            diff, diff_error, _ = paired_difference(per_fold, scores[model, baseline, share])
-            verdict = ("better" if diff > 2 * diff_error else
-                       "worse" if diff < -2 * diff_error else "within 2 s.e.")
-            versus = f"{diff:+.2f} ± {diff_error:.2f} ({verdict})"
-        folds = len({fold for fold, _ in per_fold})
-        seeds = len({seed for _, seed in per_fold})
-        table.append([model, variant, f"{share:.2f}",
-                      folds if seeds == 1 else f"{folds} × {seeds} seeds",
-                      f"{mean:.2f} ± {error:.2f}", f"{gain:.1%}", *clip_means, versus])
-    return header, table
-
-
-def summary(rows: list[dict], baseline: str | None = None) -> str:
-    """:func:`summary_rows` as a plain-text table, with the folds' mean noisy-input SNR and
-    reference below it."""
-    header, table = summary_rows(rows, baseline)
+def _plain_table(header: list[str], table: list[list]) -> str:
     widths = [max(len(str(line[i])) for line in [header] + table) for i in range(len(header))]
-    lines = ["  ".join(str(cell).rjust(width) for cell, width in zip(line, widths))
-             for line in [header] + table]
-    noisy, ceiling = _fold_baselines(rows)
-    lines.append(f"held-out folds: noisy input {np.mean(list(noisy.values())):.2f} dB, clean "
-                 f"magnitude with the noisy phase {np.mean(list(ceiling.values())):.2f} dB "
-                 f"(means over folds)")
-    return "\n".join(lines)
+    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths))
+                     for line in [header] + table)
 
 
-def learning_curve(rows: list[dict], variant: str, paired: bool = False
-                   ) -> dict[str, list[tuple[float, float, float]]]:
-    """Per trained model, ``[(seconds of training audio, mean SNR, s.e.)]`` over the held-out
-    folds, one point per share of ``variant``, in increasing order; the seconds are the mean
-    over folds. ``paired``: each point is instead the mean ± s.e. over folds of the fold's SNR
-    minus the same fold's SNR at the full share (which must be among the rows), so the folds'
-    differences in difficulty cancel."""
-    scores = fold_scores(rows)
-    curves = defaultdict(list)
-    for (model, row_variant, share), per_fold in sorted(scores.items()):
-        if row_variant != variant:
-            continue
-        samples = [r["train_samples"] for r in rows if r["clip"] == FOLD_CLIP
-                   and r["model"] == model and r["variant"] == variant and r["share"] == share]
-        if paired:
-            if (model, variant, 1.0) not in scores:
-                raise ValueError(f"{model}, {variant}: no full-share rows to pair the curve with")
-            mean, error, _ = paired_difference(per_fold, scores[model, variant, 1.0])
-        else:
-            mean, error = mean_and_error(list(per_fold.values()))
-        curves[model].append((float(np.mean(samples)) / dsp.SAMPLE_RATE, mean, error))
-    return dict(curves)
+def summary(rows: list[dict]) -> str:
+    """Per entry (recordings, backend, model, experiment, share of the training audio): folds ×
+    seeds and the mean ± s.e. over folds of the SNR on the held-out fold and on each test clip;
+    then every change with each model's paired difference from its baseline on the folds."""
+    tests = list(dict.fromkeys(r["clip"] for r in rows
+                               if r["clip"] not in (cv.FOLD_CLIP, cv.TRAINING_CLIP)))
+    header = ["recordings", "backend", "model", "experiment", "share", "folds × seeds",
+              "fold SNR dB", *tests]
+    table = []
+    for recordings, backend, model, experiment, share in _entries(rows):
+        source = cv.select(rows, recordings=recordings, backend=backend)
+        entry = cv.select(source, model=model, experiment=experiment, share=share)
+        cells = []
+        for clip in (cv.FOLD_CLIP, *tests):
+            try:
+                scores = cv.fold_scores(source, model, experiment, clip=clip, share=share)
+            except ValueError:  # a clip this entry was not scored on
+                cells.append("")
+                continue
+            cells.append("{:.2f} ± {:.2f}".format(*cv.mean_and_error(scores.values())))
+        folds = len({r["fold"] for r in entry})
+        table.append([recordings, backend, model, experiment, f"{share:g}",
+                      f"{folds} × {len({r['seed'] for r in entry})}", *cells])
+    changes = [[change.experiment, change.change, _versus(change),
+                ", ".join(change.adopted) or "no",
+                "; ".join(f"{model} {difference}" for model, difference
+                          in change.differences.items())]
+               for change in cv.recipe_changes(rows)]
+    return (_plain_table(header, table) + "\n\nchanges (paired differences on the folds, "
+            "mean ± s.e. over folds):\n"
+            + _plain_table(["experiment", "change", "against", "adopted for", "difference"],
+                           changes))
+
+
+def _versus(change: cv.Change) -> str:
+    """What ``change`` is compared against: its baseline experiment (and model, if another)."""
+    return f"{change.baseline_model} {change.baseline}".strip()
+
+
+def _recipe_options(rows: list[dict], models: list[str]) -> list[str]:
+    """Command-line options that give ``models`` the recipe values of ``rows`` (one value per
+    column across the models; only those that differ from some model's recipe)."""
+    options = []
+    for column, option in (("epochs", "--epoch-scale"), ("batch_size", "--batch-size"),
+                           ("learning_rate", "--learning-rate"),
+                           ("past_dropout", "--past-dropout")):
+        wanted, defaults = {}, {}
+        for name in models:
+            if column == "past_dropout" and name not in PAST_FRAMES:
+                continue  # a network without past frames ignores past-frame dropout
+            value = next(r[column] for r in rows if r["model"] == name)
+            default = getattr(models_tf.RECIPES[name], column)
+            wanted[name] = value / default if column == "epochs" else value
+            defaults[name] = 1.0 if column == "epochs" else default
+        values = set(wanted.values())
+        if len(values) > 1:
+            raise ValueError(f"{column}: the models need different options {wanted}")
+        if values and wanted != defaults:
+            options += [option, f"{values.pop():g}"]
+    return options
+
+
+def rerun_command(rows: list[dict], recordings: str, backend: str, experiment: str,
+                  models: list[str], described: Experiment | None = None) -> str:
+    """The shell command that regenerates the rows of ``experiment`` for ``models`` (the
+    ensemble by training its two models): at HEAD, ``benchmarks.crossval`` with the recipe
+    options and ``described``'s columns; rows only the tag can regenerate, the tag's
+    ``--variants``."""
+    trained = list(dict.fromkeys(
+        name for model in models for name in (ENSEMBLED if model == ENSEMBLE else [model])))
+    entry = [r for r in rows if r["recordings"] == recordings and r["backend"] == backend
+             and r["experiment"] == experiment and r["model"] in [*trained, *models]]
+    words = ["python", "-m", "benchmarks.crossval", "--models", *trained]
+    code = {r["code"] for r in entry}
+    if len(code) > 1:
+        raise ValueError(f"{experiment}: rows of {models} need different code {sorted(code)}")
+    if code == {cv.HEAD}:
+        words += ["--experiment", experiment]
+        if described is not None:
+            for option, value in (("--change", described.change),
+                                  ("--baseline", described.baseline),
+                                  ("--baseline-model", described.baseline_model)):
+                words += [option, value] if value else []
+        words += _recipe_options(entry, [name for name in trained if name in TRAINED])
+    else:
+        words += ["--variants", experiment]
+    seeds = sorted({r["seed"] for r in entry})
+    if seeds != [0]:
+        words += ["--seeds", *map(str, seeds)]
+    shares = sorted({r["share"] for r in entry})
+    if shares != [1.0]:
+        words += ["--shares", *(f"{share:g}" for share in shares)]
+    if any(r["clip"] == cv.TRAINING_CLIP for r in entry):
+        words.append("--score-training")
+    command = shlex.join(words)
+    if code == {cv.TAG}:
+        jax = "KERAS_BACKEND=jax " if backend == "jax" else ""
+        command = f"git checkout {cv.TAG} && {jax}{command}"
+    return command
+
+
+def _runs_as_independent(rows: list[dict], first: tuple[str, str],
+                         second: tuple[str, str]) -> tuple[float, float]:
+    """The superseded statistic, kept only to show what the fold-level one changed:
+    ``first - second`` over the (fold, seed) pairs both have, each pair counted as an
+    independent run."""
+    def scores(model, experiment):
+        return {(r["fold"], r["seed"]): r["snr_db"] for r in rows if r["model"] == model
+                and r["experiment"] == experiment and r["clip"] == cv.FOLD_CLIP
+                and r["share"] == 1.0}
+
+    new, old = scores(*first), scores(*second)
+    return cv.mean_and_error([new[key] - old[key] for key in sorted(set(new) & set(old))])
+
+
+def _differences(change: cv.Change | None) -> str:
+    """Each model's paired difference of ``change``, one per line of a Markdown cell."""
+    if change is None:
+        return ""
+    return "<br>".join(f"{model} {d.mean:+.2f} ± {d.error:.2f} ({d.verdict})"
+                       for model, d in change.differences.items())
+
+
+def _change_row(rows: list[dict], change: cv.Change, on_training: cv.Change | None) -> list[str]:
+    """One row of :func:`markdown`'s table of changes; ``on_training``: the same change
+    scored on the audio the models trained on, where they were."""
+    runs = ", ".join(sorted({f"{d.folds} × {d.seeds}" for d in change.differences.values()}))
+    seconds = defaultdict(list)
+    for row in rows:
+        if (row["recordings"], row["backend"], row["experiment"]) == (
+                change.recordings, change.backend, change.experiment) \
+                and row["model"] in change.differences and row["train_seconds"] is not None \
+                and row["clip"] == cv.FOLD_CLIP and row["share"] == 1.0:
+            seconds[row["model"]].append(row["train_seconds"])
+    backend = "" if change.backend == "tensorflow" else f" (Keras on {change.backend})"
+    described = Experiment(change.experiment, change.change, change.baseline,
+                           change.baseline_model)
+    command = rerun_command(rows, change.recordings, change.backend, change.experiment,
+                            list(change.differences), described)
+    return [f"{change.change}{backend}", f"`{change.experiment}` against `{_versus(change)}`",
+            f"**{', '.join(change.adopted)}**" if change.adopted else "no", _differences(change),
+            _differences(on_training), runs,
+            "<br>".join(f"{model} {np.mean(values):.0f}" for model, values in seconds.items()),
+            f"`{command}`"]
+
+
+def _error_rows(rows: list[dict], change: cv.Change) -> list[list[str]]:
+    """:func:`markdown`'s rows comparing the two standard errors of ``change``'s differences,
+    one per model run with several seeds (with one seed the two are the same)."""
+    source = cv.select(rows, recordings=change.recordings, backend=change.backend)
+    table = []
+    for model, difference in change.differences.items():
+        if difference.seeds > 1:
+            _, old_error = _runs_as_independent(
+                source, (model, change.experiment), (change.baseline_model or model,
+                                                     change.baseline))
+            old_verdict = cv.verdict(difference.mean, old_error)
+            table.append([f"{change.change} (`{change.experiment}`)", model,
+                          f"{difference.mean:+.2f}", f"{old_error:.3f} ({old_verdict})",
+                          f"{difference.error:.3f} ({difference.verdict})",
+                          "**changes**" if old_verdict != difference.verdict else "same"])
+    return table
+
+
+def _baseline_commands(rows: list[dict], changes: list[cv.Change]) -> list[str]:
+    """A Markdown list of the commands that regenerate the baselines no change reruns."""
+    changed = {(c.recordings, c.backend, model, c.experiment)
+               for c in changes for model in c.differences}
+    baselines = defaultdict(list)
+    for change in changes:
+        for model in change.differences:
+            entry = (change.recordings, change.backend, change.baseline_model or model,
+                     change.baseline)
+            code = next(r["code"] for r in rows if (r["recordings"], r["backend"], r["model"],
+                                                    r["experiment"]) == entry)
+            group = baselines[(*entry[:2], entry[3], code)]
+            if entry not in changed and entry[2] not in group:
+                group.append(entry[2])
+    return [f"* `{experiment}` ({', '.join(models)}"
+            f"{'' if backend == 'tensorflow' else f'; Keras on {backend}'}): "
+            f"`{rerun_command(rows, recordings, backend, experiment, models)}`"
+            for (recordings, backend, experiment, _), models in baselines.items() if models]
+
+
+def markdown(rows: list[dict]) -> str:
+    """``benchmarks/README.md``'s tables from ``rows``: every change (each model's paired
+    difference on the held-out folds and, where scored, on its own training audio; folds ×
+    seeds; seconds of training per fold; adopted or not; the command that reruns it); the
+    commands of the baselines no change reruns; and, for every change run with several seeds,
+    the standard error that counted each fold and seed as an independent run against the one
+    over folds, with the verdict each gives."""
+    from report_helpers import markdown_table
+
+    def identity(change):
+        return (change.recordings, change.backend, change.experiment, change.change,
+                change.baseline, change.baseline_model, change.code)
+
+    changes = cv.recipe_changes(rows)
+    on_training = {identity(change): change
+                   for change in cv.recipe_changes(rows, clip=cv.TRAINING_CLIP)}
+    return "\n\n".join([
+        markdown_table(["change", "experiment", "adopted for",
+                        "held-out folds: paired difference, dB (verdict)",
+                        "own training audio: paired difference, dB (verdict)",
+                        "folds × seeds", "training s per fold", "command"],
+                       [_change_row(rows, change, on_training.get(identity(change)))
+                        for change in changes]),
+        "\n".join(_baseline_commands(rows, changes)),
+        markdown_table(["change", "model", "mean dB", "s.e., runs as independent (verdict)",
+                        "s.e. over folds (verdict)", "decision"],
+                       [line for change in changes for line in _error_rows(rows, change)])])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser.add_argument("--experiment", help="name recorded in every row (required to run)")
+    parser.add_argument("--change", default="",
+                        help="what the experiment changes relative to --baseline, in words")
+    parser.add_argument("--baseline", default="", help="the experiment it is compared against")
+    parser.add_argument("--baseline-model", default="", metavar="MODEL",
+                        help="the model of the baseline rows, when the change is the model "
+                             "itself (default: each model's own)")
+    parser.add_argument("--models", nargs="+", default=list(ENSEMBLED),
+                        choices=[*TRAINED, *REFERENCES], metavar="MODEL",
+                        help="default: the two CNNs (and so their ensemble); one of: "
+                             + ", ".join([*TRAINED, *REFERENCES]))
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=int, help="epoch budget of every model")
+    budget.add_argument("--epoch-scale", type=float, default=1.0,
+                        help="each model's budget times this (default 1)")
+    parser.add_argument("--batch-size", type=int, help="examples per minibatch")
+    parser.add_argument("--learning-rate", type=float, help="Adam's peak learning rate")
+    parser.add_argument("--past-dropout", type=float,
+                        help="share of the 2D CNN's images stripped of their past in epoch 0")
     parser.add_argument("--audio-dir", default="audio",
                         help="folder of the recordings (default: audio, or its stand-in set)")
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--models", nargs="+", default=["cnn1d", "cnn2d"],
-                        choices=list(TRAINED) + list(REFERENCES), metavar="MODEL",
-                        help="default: the two CNNs (the FC baseline trains in minibatches of "
-                             "64: --models fc --variants no-validation); one of: "
-                             + ", ".join([*TRAINED, *REFERENCES]))
-    parser.add_argument("--variants", nargs="+", default=[RECIPE], choices=list(VARIANTS),
-                        metavar="VARIANT",
-                        help=f"recipes to train (default: {RECIPE}, the recipe): "
-                             + ", ".join(VARIANTS))
     parser.add_argument("--only-folds", nargs="+", type=int, metavar="K",
                         help="run these folds only (numbered from 1; default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--shares", nargs="+", type=float, default=[1.0],
                         help="shares of the rest of the pair to train on (learning curve)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="the budget each variant's epoch_scale multiplies "
-                             "(default: models_tf.default_epochs)")
-    parser.add_argument("--csv", type=Path, default=Path("figures/crossval.csv"))
     parser.add_argument("--score-training", action="store_true",
                         help=f"also score each model on the audio it trained on (clip "
-                             f"'{TRAINING_CLIP}')")
-    parser.add_argument("--summary", nargs="+", type=Path, metavar="CSV",
-                        help="only print the summary of these CSV files")
-    parser.add_argument("--baseline", default=RECIPE,
-                        help="variant the others are compared with, fold by fold")
-    parser.add_argument("--plot-learning-curve", type=Path, metavar="PNG",
-                        help="draw the learning curve of the first --variants from the rows of "
-                             "--summary (or of --csv) into this file")
+                             f"'{cv.TRAINING_CLIP}')")
+    parser.add_argument("--csv", type=Path, default=cv.RESULTS_CSV)
+    parser.add_argument("--summary", nargs="*", type=Path, metavar="CSV",
+                        help="only print the summary of these CSV files (default: --csv)")
+    parser.add_argument("--markdown", action="store_true",
+                        help="with --summary: print benchmarks/README.md's tables instead")
     args = parser.parse_args()
 
-    if args.plot_learning_curve:
-        import matplotlib.pyplot as plt
-
-        import report_helpers
-
-        rows = [r for r in read_rows(args.summary or [args.csv]) if r["model"] in TRAINED]
-        figure, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
-        report_helpers.plot_learning_curve(learning_curve(rows, args.variants[0]), ax=axes[0])
-        report_helpers.plot_learning_curve(
-            learning_curve(rows, args.variants[0], paired=True), ax=axes[1],
-            ylabel="SNR minus the full share's, per fold (dB)")
-        figure.suptitle(f"{rows[0]['recordings']} recordings, {args.variants[0]} recipe, "
-                        f"{args.folds} folds (mean ± s.e. over folds)")
-        report_helpers.save_figure(figure, args.plot_learning_curve)
-        print(f"wrote {args.plot_learning_curve}")
+    if args.summary is not None:
+        rows = [row for path in args.summary or [args.csv] for row in cv.read_results(path)]
+        print(markdown(rows) if args.markdown else summary(rows))
         return
-
-    if args.summary:
-        print(summary(read_rows(args.summary), args.baseline))
-        return
+    if not args.experiment:
+        parser.error("--experiment NAME is required to run (or --summary to read)")
+    if args.baseline_model and not args.baseline:
+        parser.error("--baseline-model needs --baseline")
+    experiment = Experiment(args.experiment, args.change, args.baseline, args.baseline_model,
+                            args.epochs, args.epoch_scale, args.batch_size, args.learning_rate,
+                            args.past_dropout)
     recordings = dsp.find_recordings(args.audio_dir)
-    try:
-        check_recordings(args.csv, recordings.source)
-    except ValueError as error:
-        raise SystemExit(f"error: {error}") from None
     print(recordings.describe(), flush=True)
     start = time.perf_counter()
-    rows = cross_validate(recordings, args.folds, args.models, args.variants, args.seeds,
-                          args.shares, args.epochs, args.csv, args.only_folds,
-                          args.score_training)
+    rows = cross_validate(recordings, args.folds, args.models, experiment, args.seeds,
+                          args.shares, args.csv, args.only_folds, args.score_training)
     print(f"\n{len(rows)} rows written to {args.csv} in {time.perf_counter() - start:.0f} s\n")
-    print(summary(read_rows([args.csv]), args.baseline))
+    print(summary(rows))
 
 
 if __name__ == "__main__":

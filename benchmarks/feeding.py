@@ -18,9 +18,9 @@
 ``arrays-one-step``, ``pydataset`` and ``arrays-after-pydataset`` take one step per call.
 
 Prints the median seconds per epoch after the first (which builds the graph). The network is
-trained on the whole training pair with :func:`models_tf.train_denoiser`'s defaults, minus the
-loss scaling and learning-rate schedule, which do not change the cost of a step; ``--batch-size``
-replaces its minibatch size (:data:`models_tf.BATCH_SIZE`).
+trained on the whole training pair as :func:`models_tf.train_denoiser` trains it, minus the
+loss scaling, the learning-rate schedule and past-frame dropout, which do not change the cost of
+a step; ``--batch-size`` replaces its recipe's minibatch size (:func:`models_tf.recipe_for`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int,
     recordings = dsp.find_recordings(audio_dir)
     clean, dirty = dsp.load_pair(recordings.train_clean, recordings.train_dirty)
     build = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d}[model_name]
-    batch_size = batch_size or models_tf.BATCH_SIZE
+    batch_size = batch_size or models_tf.RECIPES[model_name].batch_size
 
     class EpochBatches(keras.utils.PyDataset):
         def __init__(self, examples: models_tf.RemixedEpochs):
@@ -71,7 +71,7 @@ def seconds_per_epoch(audio_dir: str, model_name: str, mode: str, epochs: int,
         model = build()
         model.compile(optimizer="adam", loss="mse", steps_per_execution=steps_per_execution)
         examples = models_tf.RemixedEpochs(clean, dirty - clean, models_tf.context_frames(model),
-                                           augment=True, seed=0)
+                                           seed=0)
         return model, examples
 
     if mode == "arrays-after-pydataset":
@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--model", default="cnn1d", choices=("cnn1d", "cnn2d"))
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int,
-                        help="examples per minibatch (default: models_tf.BATCH_SIZE)")
+                        help="examples per minibatch (default: the model's recipe)")
     parser.add_argument("--mode", choices=MODES, help="measure this mode in this process only")
     args = parser.parse_args()
     if args.mode:

@@ -27,6 +27,22 @@ BARS = {"noisy": {"test_01": 0.1, "test_02": 2.5}, "1D CNN": {"test_01": 6.0, "t
         "Wiener": {"test_01": 4.0}}  # a missing bar is left out
 
 
+def _sweep_row(model, variant, snr, params, kernel="", kernels="", stride=""):
+    """A row of benchmarks/results/sweep.csv as csv.DictReader gives it (strings)."""
+    return {"recordings": "standin", "model": model, "variant": variant, "D": str(kernel),
+            "K": str(kernels), "stride": str(stride), "params": str(params),
+            "held_out_snr_db": str(snr), "noisy_snr_db": "4.763", "train_seconds": "9.0",
+            "epochs": "30", "batch_size": "64"}
+
+
+SWEEP_ROWS = [_sweep_row("cnn1d", f"D={d} K={k} s={s}", snr, params, d, k, s)
+              for d, k, s, snr, params in ((3, 16, 2, 16.9, 1_000_000), (9, 16, 2, 16.7, 990_000),
+                                           (9, 8, 2, 16.3, 500_000), (9, 16, 3, 16.4, 290_000))]
+SWEEP_ROWS += [_sweep_row("cnn1d", "D=9 K=16 max-pool 2", 16.6, 980_000),
+               _sweep_row("cnn2d", "in fours", 15.8, 1_010_000),
+               _sweep_row("cnn2d", "in pairs (default)", 16.0, 1_015_000)]
+
+
 def _plots(noisy_pair):
     """Every plotting helper as ``(name, call(**options), how many axes it draws into)``."""
     clean, dirty = noisy_pair
@@ -38,10 +54,11 @@ def _plots(noisy_pair):
         "training_curves": (lambda **o: report.plot_training_curves(HISTORIES, **o), 2),
         "input_image": (lambda **o: report.plot_input_image(window, title="first", **o), 1),
         "grouped_bars": (lambda **o: report.plot_grouped_bars(BARS, "SNR (dB)", **o), 1),
+        "sweep": (lambda **o: report.plot_sweep(SWEEP_ROWS, **o), 4),
     }
 
 
-PLOTS = ["spectrograms", "waveforms", "training_curves", "input_image", "grouped_bars"]
+PLOTS = ["spectrograms", "waveforms", "training_curves", "input_image", "grouped_bars", "sweep"]
 
 
 def _is_png(path):
@@ -86,6 +103,20 @@ def test_plot_refuses_the_wrong_number_of_axes(noisy_pair):
     _, axes = plt.subplots(3, 1)
     with pytest.raises(ValueError, match="need 2 axes"):
         report.plot_waveforms({"a": noisy_pair[0], "b": noisy_pair[1]}, axes=axes)
+
+
+def test_sweep_plots_every_point_and_each_1d_parameter_from_the_centre():
+    figure, axes = report.plot_sweep(SWEEP_ROWS)
+    assert len(axes[0].collections[0].get_offsets()) == 5  # every 1D point, max-pooling too
+    assert len(axes[0].collections[1].get_offsets()) == 2
+    kernel_sizes, kernel_counts, strides = (axis.lines[0] for axis in axes[1:])
+    assert list(kernel_sizes.get_xdata()) == [3, 9]
+    assert list(kernel_sizes.get_ydata()) == [16.9, 16.7]
+    assert list(kernel_counts.get_xdata()) == [8, 16]
+    assert list(strides.get_xdata()) == [2, 3]
+    assert all(axis.lines[1].get_ydata()[0] == 16.0 for axis in axes[1:])  # the best 2D point
+    assert figure.get_suptitle() == ("standin recordings, every point 30 epochs in minibatches "
+                                     "of 64; the noisy input scores 4.76 dB")
 
 
 def test_time_axes_are_in_seconds(noisy_pair):

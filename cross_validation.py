@@ -1,0 +1,249 @@
+"""The cross-validation results and their statistics: what the report and
+``benchmarks/crossval.py`` read from ``benchmarks/results/crossval.csv``.
+
+The CSV holds one row per recordings, backend, model, experiment, seed, share of the training
+audio, fold and scored clip (:data:`KEY`). An *experiment* is one training recipe as run (its
+values in the columns ``epochs``, ``batch_size``, ``learning_rate`` and ``past_dropout``); its
+rows name the ``change`` it makes to its ``baseline`` experiment (of the ``baseline_model``,
+when the change is the model itself) and the ``code`` that regenerates them: :data:`HEAD`, or
+the git tag :data:`TAG` for the rejected options the code no longer has.
+
+Statistics: a model's score on a fold is the mean over its seeds on that fold; an experiment's
+score is the mean ± standard error of its fold scores (n folds, sample standard deviation /
+sqrt(n)). Seeds are not independent samples of the folds, so they never count in n. Two
+(model, experiment) entries are compared fold by fold, over the folds both have; a change is
+``"better"`` only when the mean paired difference exceeds twice its standard error, ``"worse"``
+when it is below minus that, else a ``"tie"`` (:func:`verdict`).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import dsp_helpers as dsp
+
+RESULTS_CSV = Path(__file__).resolve().parent / "benchmarks" / "results" / "crossval.csv"
+HEAD = "HEAD"  # code column: the current code regenerates the row
+TAG = "experiments-2026-12"  # code column: the last commit with every rejected option
+FOLD_CLIP = "fold"  # the clip column of the row that scores the held-out fold itself
+TRAINING_CLIP = "training"  # the clip column of a model scored on the audio it trained on
+COLUMNS = ("recordings", "model", "experiment", "change", "baseline", "baseline_model",
+           "epochs", "batch_size", "learning_rate", "past_dropout", "backend", "code", "seed",
+           "share", "fold", "clip", "snr_db", "noisy_snr_db", "ceiling_snr_db", "train_seconds",
+           "train_samples")
+KEY = ("recordings", "backend", "model", "experiment", "seed", "share", "fold", "clip")
+_INTEGERS = ("epochs", "batch_size", "seed", "fold", "train_samples")
+_FLOATS = ("learning_rate", "past_dropout", "share", "snr_db", "noisy_snr_db", "ceiling_snr_db",
+           "train_seconds")
+
+# The (model, experiment) entries whose change was kept: the recipe of models_tf is these
+# changes made to the starting point (validation tail, minibatches of 64, the 1D CNN with
+# K = 16 and the 2D CNN merging frames in fours). The other changes were tried and rejected.
+ADOPTED = frozenset({
+    ("cnn1d-K16", "no-validation"), ("cnn2d-fours", "no-validation"), ("fc", "no-validation"),
+    ("cnn1d", "no-validation"), ("cnn2d", "no-validation"), ("cnn2d", "epochs-x0.5"),
+    ("cnn1d", "batch-32-epochs-x0.5"), ("cnn2d", "batch-32-epochs-x0.5"),
+    ("cnn1d", "batch-32"), ("cnn2d", "batch-32"),
+    ("cnn2d", "batch-32-epochs-x0.5-past-dropout-decay"), ("cnn2d", "batch-32-past-dropout-decay"),
+    ("cnn1d", "batch-32-past-dropout-decay-epochs-x2"),
+    ("cnn2d", "batch-32-past-dropout-decay-epochs-x2"), ("fc", "no-validation-epochs-x2"),
+})
+
+
+def read_results(path: Path | str = RESULTS_CSV) -> list[dict]:
+    """The rows of a results CSV (:data:`COLUMNS`), each a dict: counts as ``int``, fractions,
+    rates, seconds and dB as ``float``, an empty cell (a value a row does not have, say the
+    recipe of a pretrained denoiser) as ``None``, the rest as ``str``."""
+    rows = []
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            for column in _INTEGERS:
+                row[column] = int(row[column]) if row[column] else None
+            for column in _FLOATS:
+                row[column] = float(row[column]) if row[column] else None
+            rows.append(row)
+    return rows
+
+
+def select(rows: list[dict], **values) -> list[dict]:
+    """The rows whose columns equal ``values``, e.g. ``select(rows, backend="tensorflow")``."""
+    return [row for row in rows if all(row[column] == value for column, value in values.items())]
+
+
+def mean_and_error(values) -> tuple[float, float]:
+    """Mean and standard error of the mean of ``values``: sample standard deviation (ddof 1)
+    / sqrt(n); the error is NaN for a single value, which has no spread to measure."""
+    values = np.asarray(list(values), dtype=float)
+    if len(values) == 0:
+        raise ValueError("no values to average")
+    if len(values) == 1:
+        return float(values[0]), math.nan
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
+
+
+def verdict(mean: float, error: float) -> str:
+    """The decision rule on a paired difference ``mean ± error`` (new minus old): ``"better"``
+    when ``mean > 2 error``, ``"worse"`` when ``mean < -2 error``, else (also when the error is
+    unknown, NaN) ``"tie"``."""
+    if mean > 2.0 * error:
+        return "better"
+    if mean < -2.0 * error:
+        return "worse"
+    return "tie"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A paired difference over ``folds`` folds, each the mean over (at most) ``seeds`` seeds:
+    ``mean ± error`` dB (standard error over the folds)."""
+
+    mean: float
+    error: float
+    folds: int
+    seeds: int
+
+    @property
+    def verdict(self) -> str:
+        return verdict(self.mean, self.error)
+
+    def __str__(self) -> str:
+        return f"{self.mean:+.2f} ± {self.error:.2f} dB ({self.verdict})"
+
+
+def _entry_rows(rows: list[dict], model: str, experiment: str, clip: str,
+                share: float) -> list[dict]:
+    """The rows of one entry and clip; raises ``ValueError`` when there are none or when they
+    mix recordings or backends (whose scores must not be averaged together)."""
+    chosen = [row for row in rows if row["model"] == model and row["experiment"] == experiment
+              and row["clip"] == clip and row["share"] == share]
+    if not chosen:
+        raise ValueError(f"no rows of {model}, {experiment}, clip {clip}, share {share}")
+    sources = {(row["recordings"], row["backend"]) for row in chosen}
+    if len(sources) > 1:
+        raise ValueError(f"{model}, {experiment}: rows of several recordings or backends "
+                         f"{sorted(sources)}; select one first (select(rows, backend=...))")
+    return chosen
+
+
+def _by_fold(entry_rows: list[dict]) -> dict[int, float]:
+    """``{fold: mean SNR over the fold's seeds}`` of one entry's rows, in fold order."""
+    by_fold = defaultdict(list)
+    for row in entry_rows:
+        by_fold[row["fold"]].append(row["snr_db"])
+    return {fold: float(np.mean(scores)) for fold, scores in sorted(by_fold.items())}
+
+
+def fold_scores(rows: list[dict], model: str, experiment: str, *, clip: str = FOLD_CLIP,
+                share: float = 1.0) -> dict[int, float]:
+    """``{fold: SNR in dB}`` of ``model`` trained with ``experiment`` on ``share`` of the
+    training audio, scored on ``clip``: each fold's mean over the seeds it was run with."""
+    return _by_fold(_entry_rows(rows, model, experiment, clip, share))
+
+
+def _fold_differences(new: dict[int, float], old: dict[int, float], what: str) -> list[float]:
+    """``new - old`` on each fold both have; raises ``ValueError`` (naming ``what``) when
+    they share none."""
+    common = sorted(set(new) & set(old))
+    if not common:
+        raise ValueError(f"{what}: the scores share no fold (folds {sorted(new)} and "
+                         f"{sorted(old)})")
+    return [new[fold] - old[fold] for fold in common]
+
+
+def paired_difference(rows: list[dict], first: tuple[str, str], second: tuple[str, str], *,
+                      clip: str = FOLD_CLIP, share: float = 1.0) -> Difference:
+    """``first - second``, two ``(model, experiment)`` entries, fold by fold over the folds
+    both have (each fold's score the mean over its seeds): mean ± standard error over those
+    folds. Raises ``ValueError`` when an entry has no rows or the two share no fold."""
+    sides = [_entry_rows(rows, *entry, clip, share) for entry in (first, second)]
+    differences = _fold_differences(*map(_by_fold, sides), f"{first} - {second}")
+    seeds = min(len({row["seed"] for row in side}) for side in sides)
+    return Difference(*mean_and_error(differences), len(differences), seeds)
+
+
+def model_verdict(rows: list[dict], first: str, second: str, experiment: str, *,
+                  clip: str = FOLD_CLIP) -> tuple[Difference, str]:
+    """Which of two models trained with one ``experiment`` scores higher on ``clip``: their
+    :func:`paired_difference` ``first - second`` and the winner's name, or ``"tie"`` when the
+    difference is within twice its standard error."""
+    difference = paired_difference(rows, (first, experiment), (second, experiment), clip=clip)
+    winner = {"better": first, "worse": second, "tie": "tie"}[difference.verdict]
+    return difference, winner
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change tried: ``experiment`` against ``baseline`` (of ``baseline_model``, or of each
+    model itself when that is empty), on ``recordings`` with Keras on ``backend``, rerun by the
+    ``code`` it names; ``differences[model]`` is the model's :func:`paired_difference`, and
+    ``adopted`` the models the change was kept for (:data:`ADOPTED`; none: it was turned
+    down)."""
+
+    recordings: str
+    backend: str
+    experiment: str
+    change: str
+    baseline: str
+    baseline_model: str
+    code: str
+    adopted: tuple[str, ...]
+    differences: dict[str, Difference]
+
+
+def recipe_changes(rows: list[dict], *, clip: str = FOLD_CLIP) -> list[Change]:
+    """The table of how the recipe was chosen: every change in ``rows`` (the full-share rows of
+    an experiment with a baseline), in the order the rows first name it, with each model's
+    paired difference from its baseline on ``clip``. Models whose baseline rows are missing
+    (or share no fold) are left out of a change."""
+    changes: dict[tuple, dict] = {}
+    for row in rows:
+        if not row["baseline"] or row["share"] != 1.0 or row["clip"] != clip:
+            continue
+        key = (row["recordings"], row["backend"], row["experiment"], row["change"],
+               row["baseline"], row["baseline_model"], row["code"])
+        changes.setdefault(key, {})[row["model"]] = None  # the models, in order
+    table = []
+    for key, models in changes.items():
+        recordings, backend, experiment, _, baseline, baseline_model, _ = key
+        source = select(rows, recordings=recordings, backend=backend)
+        differences = {}
+        for model in models:
+            try:
+                differences[model] = paired_difference(
+                    source, (model, experiment), (baseline_model or model, baseline), clip=clip)
+            except ValueError:
+                continue
+        if differences:
+            adopted = tuple(model for model in differences if (model, experiment) in ADOPTED)
+            table.append(Change(*key, adopted, differences))
+    return table
+
+
+def learning_curve(rows: list[dict], model: str, experiment: str, *,
+                   paired: bool = False) -> list[tuple[float, float, float]]:
+    """``[(seconds of training audio, mean SNR dB, standard error)]`` of ``model`` trained with
+    ``experiment`` on each share of the training audio in ``rows``, in increasing order: the
+    mean ± s.e. over folds of the held-out fold's SNR, the seconds the mean over folds.
+    ``paired``: each point is instead the mean ± s.e. over folds of the fold's SNR minus the
+    same fold's SNR at the full share (which must be among the rows), so that the folds'
+    differences in difficulty cancel."""
+    shares = sorted({row["share"] for row in rows if row["model"] == model
+                     and row["experiment"] == experiment and row["clip"] == FOLD_CLIP})
+    if paired and 1.0 not in shares:
+        raise ValueError(f"{model}, {experiment}: no full-share rows to pair the curve with")
+    full = fold_scores(rows, model, experiment) if paired else None
+    points = []
+    for share in shares:
+        share_rows = _entry_rows(rows, model, experiment, FOLD_CLIP, share)
+        scores = _by_fold(share_rows)
+        values = (_fold_differences(scores, full, f"{model}, {experiment}, share {share}")
+                  if paired else scores.values())
+        seconds = np.mean([row["train_samples"] for row in share_rows]) / dsp.SAMPLE_RATE
+        points.append((float(seconds), *mean_and_error(values)))
+    return points

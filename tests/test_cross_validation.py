@@ -1,0 +1,177 @@
+"""The cross-validation statistics (cross_validation.py) on constructed rows, with exact
+arithmetic: seeds averaged within a fold, mean ± standard error over folds, paired differences
+over the folds both entries have, and the decision rule."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import pytest
+
+import cross_validation as cv
+
+
+def _row(model, experiment, fold, snr, seed=0, clip=cv.FOLD_CLIP, share=1.0, **columns):
+    """A row as :func:`cross_validation.read_results` returns it."""
+    return {"recordings": "standin", "model": model, "experiment": experiment, "change": "",
+            "baseline": "", "baseline_model": "", "epochs": 3, "batch_size": 32,
+            "learning_rate": 2e-3, "past_dropout": 0.0, "backend": "tensorflow",
+            "code": cv.HEAD, "seed": seed, "share": share, "fold": fold, "clip": clip,
+            "snr_db": snr, "noisy_snr_db": 5.0, "ceiling_snr_db": 15.0, "train_seconds": 1.5,
+            "train_samples": 16_000, **columns}
+
+
+def _entry(model, experiment, snrs_by_seed, **columns):
+    """Rows of one entry: ``snrs_by_seed[seed]`` lists its SNR on folds 1, 2, ..."""
+    return [_row(model, experiment, fold, snr, seed, **columns)
+            for seed, snrs in snrs_by_seed.items() for fold, snr in enumerate(snrs, start=1)]
+
+
+def test_read_results_types_every_column_and_leaves_missing_values_none(tmp_path):
+    path = tmp_path / "results.csv"
+    trained = {**_row("cnn1d", "e", 2, 11.25), "learning_rate": 0.001}
+    pretrained = {**_row("RNNoise", "pretrained", 1, 9.5), **dict.fromkeys(
+        ("epochs", "batch_size", "learning_rate", "past_dropout", "train_seconds",
+         "train_samples"), "")}
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, cv.COLUMNS)
+        writer.writeheader()
+        writer.writerows([trained, pretrained])
+    first, second = cv.read_results(path)
+    assert first == trained
+    assert type(first["fold"]) is int and type(first["share"]) is float
+    assert second["epochs"] is None and second["train_seconds"] is None
+    assert second["snr_db"] == 9.5
+
+
+def test_mean_and_standard_error_with_known_numbers():
+    mean, error = cv.mean_and_error([1.0, 2.0, 3.0, 6.0])
+    # deviations -2, -1, 0, 3: sample variance 14 / 3, standard error sqrt(14 / 3) / sqrt(4)
+    assert mean == 3.0
+    assert error == pytest.approx(math.sqrt(14.0 / 3.0) / 2.0)
+    single_mean, single_error = cv.mean_and_error([5.0])
+    assert single_mean == 5.0 and math.isnan(single_error)
+
+
+def test_two_seeds_in_a_fold_are_averaged_before_the_folds():
+    rows = _entry("cnn1d", "e", {0: [10.0, 14.0], 1: [12.0, 14.5]})
+    assert cv.fold_scores(rows, "cnn1d", "e") == {1: 11.0, 2: 14.25}
+
+
+def test_fold_scores_of_one_clip_and_share():
+    rows = (_entry("cnn1d", "e", {0: [10.0, 12.0]})
+            + [_row("cnn1d", "e", 1, 7.0, clip="test_01"),
+               _row("cnn1d", "e", 1, 8.0, share=0.5)])
+    assert cv.fold_scores(rows, "cnn1d", "e", clip="test_01") == {1: 7.0}
+    assert cv.fold_scores(rows, "cnn1d", "e", share=0.5) == {1: 8.0}
+
+
+def test_paired_difference_counts_folds_not_runs():
+    """Two seeds on each of three folds: the fold differences (seeds averaged) are 2, 1 and 1,
+    so the mean is 4/3 and the standard error sd([2, 1, 1]) / sqrt(3) = 1/3, over 3 folds."""
+    old = _entry("cnn1d", "old", {0: [10.0, 10.0, 10.0], 1: [10.0, 10.0, 10.0]})
+    new = _entry("cnn1d", "new", {0: [11.0, 10.5, 10.0], 1: [13.0, 11.5, 12.0]})
+    difference = cv.paired_difference(old + new, ("cnn1d", "new"), ("cnn1d", "old"))
+    assert difference.mean == pytest.approx(4.0 / 3.0)
+    assert difference.error == pytest.approx(1.0 / 3.0)
+    assert (difference.folds, difference.seeds) == (3, 2)
+    assert difference.verdict == "better"
+
+
+def test_paired_difference_uses_the_folds_both_entries_have():
+    rows = (_entry("cnn1d", "a", {0: [10.0, 12.0, 11.0]})
+            + [_row("cnn1d", "b", fold, snr) for fold, snr in ((1, 9.0), (2, 11.5), (4, 0.0))])
+    difference = cv.paired_difference(rows, ("cnn1d", "a"), ("cnn1d", "b"))
+    assert (difference.mean, difference.folds) == (0.75, 2)
+    assert difference.error == pytest.approx(0.25)  # differences 1.0 and 0.5
+
+
+def test_paired_difference_of_mismatched_folds_is_an_error():
+    rows = [_row("cnn1d", "a", 1, 10.0), _row("cnn1d", "a", 2, 10.0),
+            _row("cnn1d", "b", 3, 10.0), _row("cnn1d", "b", 4, 10.0)]
+    with pytest.raises(ValueError, match="share no fold"):
+        cv.paired_difference(rows, ("cnn1d", "a"), ("cnn1d", "b"))
+    with pytest.raises(ValueError, match="no rows of cnn2d"):
+        cv.paired_difference(rows, ("cnn2d", "a"), ("cnn1d", "b"))
+
+
+def test_rows_of_two_backends_are_never_averaged_together():
+    rows = _entry("cnn1d", "e", {0: [10.0, 11.0]}) + _entry("cnn1d", "e", {0: [9.0, 9.0]},
+                                                            backend="jax")
+    with pytest.raises(ValueError, match="select one first"):
+        cv.fold_scores(rows, "cnn1d", "e")
+    assert cv.fold_scores(cv.select(rows, backend="jax"), "cnn1d", "e") == {1: 9.0, 2: 9.0}
+
+
+@pytest.mark.parametrize("mean, error, expected", [
+    (0.5, 0.25, "tie"), (0.5000001, 0.25, "better"), (-0.5, 0.25, "tie"),
+    (-0.5000001, 0.25, "worse"), (0.0, 0.0, "tie"), (1.0, math.nan, "tie")])
+def test_a_change_wins_or_loses_only_beyond_twice_its_standard_error(mean, error, expected):
+    assert cv.verdict(mean, error) == expected
+
+
+def test_difference_reads_as_mean_error_and_verdict():
+    assert str(cv.Difference(0.1234, 0.05, 5, 2)) == "+0.12 ± 0.05 dB (better)"
+    assert str(cv.Difference(-0.05, 0.05, 5, 1)) == "-0.05 ± 0.05 dB (tie)"
+
+
+def test_model_verdict_names_the_winner_or_a_tie():
+    rows = (_entry("cnn1d", "e", {0: [12.0, 13.0, 14.0]})
+            + _entry("cnn2d", "e", {0: [11.0, 12.1, 12.9]})
+            + _entry("fc", "e", {0: [12.5, 12.5, 14.5]}))
+    difference, winner = cv.model_verdict(rows, "cnn2d", "cnn1d", "e")
+    assert winner == "cnn1d" and difference.mean == pytest.approx(-1.0)
+    assert cv.model_verdict(rows, "cnn1d", "fc", "e")[1] == "tie"  # -0.5, +0.5, -0.5
+
+
+def test_recipe_changes_pair_each_model_with_its_baseline():
+    change = {"change": "minibatches of 32", "baseline": "b64"}
+    rows = (_entry("cnn1d", "b64", {0: [10.0, 11.0, 12.0]})
+            + _entry("cnn2d", "b64", {0: [9.0, 10.0, 11.0]})
+            + _entry("cnn1d", "b32", {0: [10.5, 11.5, 12.5], 1: [10.7, 11.3, 12.5]}, **change)
+            + _entry("cnn2d", "b32", {0: [9.0, 10.1, 10.8]}, **change)
+            + _entry("fc", "b32", {0: [1.0, 2.0, 3.0]}, **change)  # no fc baseline: left out
+            + _entry("cnn2d", "b32", {0: [1.0]}, share=0.5, **change))  # not a full share
+    (table,) = cv.recipe_changes(rows)
+    assert (table.experiment, table.change, table.baseline) == ("b32", "minibatches of 32", "b64")
+    assert list(table.differences) == ["cnn1d", "cnn2d"]
+    # seeds averaged: folds 10.6, 11.4, 12.5 against 10, 11, 12: differences 0.6, 0.4, 0.5
+    assert table.differences["cnn1d"].mean == pytest.approx(0.5)
+    assert table.differences["cnn1d"].error == pytest.approx(0.1 / math.sqrt(3.0))
+    assert table.differences["cnn1d"].seeds == 1  # the baseline's one seed
+    assert table.differences["cnn2d"].verdict == "tie"
+    assert table.adopted == ()
+
+
+def test_recipe_changes_compare_a_changed_model_with_the_baseline_model():
+    rows = (_entry("cnn2d-fours", "e", {0: [10.0, 11.0]})
+            + _entry("cnn2d", "e", {0: [10.5, 11.5]}, change="pairs", baseline="e",
+                     baseline_model="cnn2d-fours"))
+    (table,) = cv.recipe_changes(rows)
+    assert table.baseline_model == "cnn2d-fours"
+    assert table.differences["cnn2d"].mean == 0.5
+
+
+def test_a_change_is_adopted_when_the_log_says_so():
+    model, experiment = sorted(cv.ADOPTED)[0]
+    rows = (_entry(model, "before", {0: [10.0, 11.0]})
+            + _entry(model, experiment, {0: [10.5, 11.5]}, change="x", baseline="before"))
+    assert cv.recipe_changes(rows)[0].adopted == (model,)
+
+
+def test_learning_curve_gives_seconds_of_audio_and_mean_and_error_per_share():
+    rows = []
+    for share, samples, snrs in ((0.5, 16_000 * 30, [9.0, 11.0]), (1.0, 16_000 * 60, [12.0, 13.0])):
+        rows += _entry("cnn1d", "e", {0: snrs}, share=share, train_samples=samples)
+    rows += _entry("cnn1d", "other", {0: [99.0, 99.0]})  # another experiment: not on the curve
+    assert cv.learning_curve(rows, "cnn1d", "e") == [(30.0, 10.0, 1.0), (60.0, 12.5, 0.5)]
+    # paired with the same fold at the full share: fold 1 gives 9 - 12, fold 2 gives 11 - 13
+    assert cv.learning_curve(rows, "cnn1d", "e", paired=True) == [(30.0, -2.5, 0.5),
+                                                                   (60.0, 0.0, 0.0)]
+
+
+def test_paired_learning_curve_needs_the_full_share():
+    rows = _entry("cnn1d", "e", {0: [10.0, 10.0]}, share=0.5)
+    with pytest.raises(ValueError, match="no full-share rows"):
+        cv.learning_curve(rows, "cnn1d", "e", paired=True)
