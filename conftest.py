@@ -1,16 +1,7 @@
-"""Session set-up for ``python -m pytest`` that holds for every test, the notebook included.
-
-The run must leave the checkout as it found it. ``homework2.ipynb``, which nbval executes as a
-test, writes its outputs (``models/``, ``figures/*.png``, ``figures/results.json``) under the
-folder named by the environment variable ``HOMEWORK2_OUTPUT_DIR`` (the notebook's own folder
-when it is unset). Before any test runs, and so before nbval starts the notebook's kernel, which
-inherits this process's environment, the variable is set here to a fresh temporary folder with
-``figures/`` and ``models/`` in it. ``HOMEWORK2_RECORDINGS`` is set to ``standin`` as well, so
-that the notebook runs on the shipped stand-in recordings whatever ``audio/`` holds (see
-``dsp_helpers.select_recordings``). When the session ends the folder is removed and both
-variables are restored. This file sits at the repository root so that it is loaded however the
-run is started, ``python -m pytest homework2.ipynb`` included.
-"""
+"""Session set-up for every test, the notebook included: ``HOMEWORK2_OUTPUT_DIR`` names a fresh
+temporary folder (with ``figures/`` and ``models/``) for the notebook's outputs, so that the run
+leaves the checkout as it found it, and ``HOMEWORK2_RECORDINGS=standin`` runs the notebook on the
+stand-in recordings; both are restored and the folder removed when the session ends."""
 
 from __future__ import annotations
 

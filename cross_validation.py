@@ -1,20 +1,7 @@
-"""The cross-validation results and their statistics: what the report and
-``benchmarks/crossval.py`` read from ``benchmarks/results/crossval.csv``.
-
-The CSV holds one row per recordings, backend, model, experiment, seed, share of the training
-audio, fold and scored clip (:data:`KEY`). An *experiment* is one training recipe as run (its
-values in the columns ``epochs``, ``batch_size``, ``learning_rate`` and ``past_dropout``); its
-rows name the ``change`` it makes to its ``baseline`` experiment (of the ``baseline_model``,
-when the change is the model itself) and the ``code`` that regenerates them: :data:`HEAD`, or
-the git tag :data:`TAG` for the rejected options the code no longer has.
-
-Statistics: a model's score on a fold is the mean over its seeds on that fold; an experiment's
-score is the mean ± standard error of its fold scores (n folds, sample standard deviation /
-sqrt(n)). Seeds are not independent samples of the folds, so they never count in n. Two
-(model, experiment) entries are compared fold by fold, over the folds both have; a change is
-``"better"`` only when the mean paired difference exceeds twice its standard error, ``"worse"``
-when it is below minus that, else a ``"tie"`` (:func:`verdict`).
-"""
+"""The cross-validation results (``benchmarks/results/crossval.csv``, one row per :data:`KEY`)
+and their statistics: a fold's score is the mean over its seeds, an entry's the mean ± standard
+error over folds (seeds never count in n), and entries are compared by their paired difference
+over common folds, judged by :func:`verdict`."""
 
 from __future__ import annotations
 
@@ -42,9 +29,9 @@ _INTEGERS = ("epochs", "batch_size", "seed", "fold", "train_samples")
 _FLOATS = ("learning_rate", "past_dropout", "share", "snr_db", "noisy_snr_db", "ceiling_snr_db",
            "train_seconds")
 
-# The (model, experiment) entries whose change was kept: the recipe of models_tf is these
-# changes made to the starting point (validation tail, minibatches of 64, the 1D CNN with
-# K = 16 and the 2D CNN merging frames in fours). The other changes were tried and rejected.
+# The experiment whose rows are the adopted recipes (models_tf.RECIPES) at their full budget.
+CHOSEN = "batch-32-past-dropout-decay-epochs-x2"
+# The (model, experiment) entries whose change was kept, giving the recipes of models_tf.
 ADOPTED = frozenset({
     ("cnn1d-K16", "no-validation"), ("cnn2d-fours", "no-validation"), ("fc", "no-validation"),
     ("cnn1d", "no-validation"), ("cnn2d", "no-validation"), ("cnn2d", "epochs-x0.5"),
@@ -57,9 +44,7 @@ ADOPTED = frozenset({
 
 
 def read_results(path: Path | str = RESULTS_CSV) -> list[dict]:
-    """The rows of a results CSV (:data:`COLUMNS`), each a dict: counts as ``int``, fractions,
-    rates, seconds and dB as ``float``, an empty cell (a value a row does not have, say the
-    recipe of a pretrained denoiser) as ``None``, the rest as ``str``."""
+    """The rows of a results CSV as dicts, numbers converted and empty cells ``None``."""
     rows = []
     with open(path, newline="") as handle:
         for row in csv.DictReader(handle):
@@ -77,8 +62,7 @@ def select(rows: list[dict], **values) -> list[dict]:
 
 
 def mean_and_error(values) -> tuple[float, float]:
-    """Mean and standard error of the mean of ``values``: sample standard deviation (ddof 1)
-    / sqrt(n); the error is NaN for a single value, which has no spread to measure."""
+    """Mean and standard error (ddof 1) of ``values``; the error is NaN for a single value."""
     values = np.asarray(list(values), dtype=float)
     if len(values) == 0:
         raise ValueError("no values to average")
@@ -88,9 +72,7 @@ def mean_and_error(values) -> tuple[float, float]:
 
 
 def verdict(mean: float, error: float) -> str:
-    """The decision rule on a paired difference ``mean ± error`` (new minus old): ``"better"``
-    when ``mean > 2 error``, ``"worse"`` when ``mean < -2 error``, else (also when the error is
-    unknown, NaN) ``"tie"``."""
+    """``"better"`` if ``mean > 2 error``, ``"worse"`` if ``mean < -2 error``, else ``"tie"``."""
     if mean > 2.0 * error:
         return "better"
     if mean < -2.0 * error:
@@ -100,8 +82,7 @@ def verdict(mean: float, error: float) -> str:
 
 @dataclass(frozen=True)
 class Difference:
-    """A paired difference over ``folds`` folds, each the mean over (at most) ``seeds`` seeds:
-    ``mean ± error`` dB (standard error over the folds)."""
+    """A paired difference, ``mean ± error`` dB over ``folds`` folds of at most ``seeds`` seeds."""
 
     mean: float
     error: float
@@ -118,10 +99,8 @@ class Difference:
 
 def _entry_rows(rows: list[dict], model: str, experiment: str, clip: str,
                 share: float) -> list[dict]:
-    """The rows of one entry and clip; raises ``ValueError`` when there are none or when they
-    mix recordings or backends (whose scores must not be averaged together)."""
-    chosen = [row for row in rows if row["model"] == model and row["experiment"] == experiment
-              and row["clip"] == clip and row["share"] == share]
+    """The rows of one entry and clip; ``ValueError`` if none or they mix recordings/backends."""
+    chosen = select(rows, model=model, experiment=experiment, clip=clip, share=share)
     if not chosen:
         raise ValueError(f"no rows of {model}, {experiment}, clip {clip}, share {share}")
     sources = {(row["recordings"], row["backend"]) for row in chosen}
@@ -141,14 +120,12 @@ def _by_fold(entry_rows: list[dict]) -> dict[int, float]:
 
 def fold_scores(rows: list[dict], model: str, experiment: str, *, clip: str = FOLD_CLIP,
                 share: float = 1.0) -> dict[int, float]:
-    """``{fold: SNR in dB}`` of ``model`` trained with ``experiment`` on ``share`` of the
-    training audio, scored on ``clip``: each fold's mean over the seeds it was run with."""
+    """``{fold: mean SNR dB over its seeds}`` of an entry on ``share`` of the training audio."""
     return _by_fold(_entry_rows(rows, model, experiment, clip, share))
 
 
 def _fold_differences(new: dict[int, float], old: dict[int, float], what: str) -> list[float]:
-    """``new - old`` on each fold both have; raises ``ValueError`` (naming ``what``) when
-    they share none."""
+    """``new - old`` on each common fold; raises ``ValueError`` naming ``what`` if none."""
     common = sorted(set(new) & set(old))
     if not common:
         raise ValueError(f"{what}: the scores share no fold (folds {sorted(new)} and "
@@ -158,9 +135,7 @@ def _fold_differences(new: dict[int, float], old: dict[int, float], what: str) -
 
 def paired_difference(rows: list[dict], first: tuple[str, str], second: tuple[str, str], *,
                       clip: str = FOLD_CLIP, share: float = 1.0) -> Difference:
-    """``first - second``, two ``(model, experiment)`` entries, fold by fold over the folds
-    both have (each fold's score the mean over its seeds): mean ± standard error over those
-    folds. Raises ``ValueError`` when an entry has no rows or the two share no fold."""
+    """``first - second`` of two ``(model, experiment)`` entries over their common folds."""
     sides = [_entry_rows(rows, *entry, clip, share) for entry in (first, second)]
     differences = _fold_differences(*map(_by_fold, sides), f"{first} - {second}")
     seeds = min(len({row["seed"] for row in side}) for side in sides)
@@ -169,9 +144,7 @@ def paired_difference(rows: list[dict], first: tuple[str, str], second: tuple[st
 
 def model_verdict(rows: list[dict], first: str, second: str, experiment: str, *,
                   clip: str = FOLD_CLIP) -> tuple[Difference, str]:
-    """Which of two models trained with one ``experiment`` scores higher on ``clip``: their
-    :func:`paired_difference` ``first - second`` and the winner's name, or ``"tie"`` when the
-    difference is within twice its standard error."""
+    """The :func:`paired_difference` ``first - second`` and the winner's name, or ``"tie"``."""
     difference = paired_difference(rows, (first, experiment), (second, experiment), clip=clip)
     winner = {"better": first, "worse": second, "tie": "tie"}[difference.verdict]
     return difference, winner
@@ -179,11 +152,7 @@ def model_verdict(rows: list[dict], first: str, second: str, experiment: str, *,
 
 @dataclass(frozen=True)
 class Change:
-    """One change tried: ``experiment`` against ``baseline`` (of ``baseline_model``, or of each
-    model itself when that is empty), on ``recordings`` with Keras on ``backend``, rerun by the
-    ``code`` it names; ``differences[model]`` is the model's :func:`paired_difference`, and
-    ``adopted`` the models the change was kept for (:data:`ADOPTED`; none: it was turned
-    down)."""
+    """One change tried, ``experiment`` against ``baseline``, and its models' differences."""
 
     recordings: str
     backend: str
@@ -197,10 +166,7 @@ class Change:
 
 
 def recipe_changes(rows: list[dict], *, clip: str = FOLD_CLIP) -> list[Change]:
-    """The table of how the recipe was chosen: every change in ``rows`` (the full-share rows of
-    an experiment with a baseline), in the order the rows first name it, with each model's
-    paired difference from its baseline on ``clip``. Models whose baseline rows are missing
-    (or share no fold) are left out of a change."""
+    """Every change in ``rows``, with each model's paired difference from its baseline."""
     changes: dict[tuple, dict] = {}
     for row in rows:
         if not row["baseline"] or row["share"] != 1.0 or row["clip"] != clip:
@@ -227,14 +193,10 @@ def recipe_changes(rows: list[dict], *, clip: str = FOLD_CLIP) -> list[Change]:
 
 def learning_curve(rows: list[dict], model: str, experiment: str, *,
                    paired: bool = False) -> list[tuple[float, float, float]]:
-    """``[(seconds of training audio, mean SNR dB, standard error)]`` of ``model`` trained with
-    ``experiment`` on each share of the training audio in ``rows``, in increasing order: the
-    mean ± s.e. over folds of the held-out fold's SNR, the seconds the mean over folds.
-    ``paired``: each point is instead the mean ± s.e. over folds of the fold's SNR minus the
-    same fold's SNR at the full share (which must be among the rows), so that the folds'
-    differences in difficulty cancel."""
-    shares = sorted({row["share"] for row in rows if row["model"] == model
-                     and row["experiment"] == experiment and row["clip"] == FOLD_CLIP})
+    """``[(seconds of training audio, mean SNR dB, standard error)]`` for each share; with
+    ``paired``, of each fold's SNR minus its SNR at the full share."""
+    shares = sorted({row["share"] for row in select(rows, model=model, experiment=experiment,
+                                                    clip=FOLD_CLIP)})
     if paired and 1.0 not in shares:
         raise ValueError(f"{model}, {experiment}: no full-share rows to pair the curve with")
     full = fold_scores(rows, model, experiment) if paired else None

@@ -3,10 +3,8 @@
     python denoise.py NOISY.wav -o OUT.wav [--model cnn1d|cnn2d] [--force] [--models-dir DIR]
     python denoise.py A.wav B.flac ... -o EXISTING_FOLDER
 
-Every input and output is checked before anything is written or TensorFlow is imported; a bad one
-stops the run with a one-line ``error: ...`` on stderr and exit status 2. Long recordings are
-denoised in segments of :data:`SEGMENT_SAMPLES` (30 s), so memory grows with their length only by
-the signal itself. Run ``python denoise.py --help`` for the full description.
+Every input and output is checked before anything is written or TensorFlow is imported; a bad
+one stops the run with a one-line ``error: ...`` on stderr and exit status 2. See ``--help``.
 """
 
 from __future__ import annotations
@@ -32,43 +30,35 @@ MAX_PEAK = 100.0  # 40 dB above full scale; louder samples are integer-scaled fl
 EXIT_BAD_INPUT = 2
 
 DESCRIPTION = """\
-Remove noise from speech recordings with the convolutional networks trained in homework2.ipynb.
-The network estimates the clean STFT magnitude of every frame; the noisy phase is kept.
+Remove noise from speech recordings with the convolutional networks trained in homework2.ipynb,
+which estimate the clean STFT magnitude of every frame and keep the noisy phase.
 
-input:  any WAV or FLAC file that soundfile can read (other formats libsndfile reads work too).
-        Several channels are mixed down to mono and other sample rates are resampled to 16 kHz,
-        each with a one-line note on stderr. A recording needs at least 1024 samples at 16 kHz
-        (one STFT frame, 64 ms).
-output: a 16 kHz mono 16-bit PCM WAV of the same duration as the (resampled) input. With one
-        input, -o names the output file (or an existing folder). With several inputs, -o must
-        name an existing folder and each output is <input stem>_denoised.wav in it. Existing
-        files are never replaced without --force, and an input is never overwritten. Each output
-        is written to a temporary file beside it and moved into place once complete, so a
-        failed or interrupted run leaves any previous file as it was.
+input:  a WAV or FLAC file (any format libsndfile reads) of at least 1024 samples at 16 kHz;
+        channels are mixed to mono and other rates resampled to 16 kHz, each with a note.
+output: a 16 kHz mono 16-bit WAV as long as the input: -o names the file, or an existing folder
+        (required for several inputs) that gets <input stem>_denoised.wav. Existing files are
+        replaced only with --force, inputs never, and each output is moved into place once
+        complete, so a failed or interrupted run leaves any previous file as it was.
 
 stdout has one line per output written; notes, the model used and errors go to stderr.
 """
 
 EPILOG = """\
-which model: without --model, the 1D CNN (cnn1d). In cross-validation on the course recordings
-  it denoised held-out speech as well as the 2D CNN (their difference was within its standard
-  error), and it is faster. The notebook's measured results do not change this default.
+which model: without --model, the 1D CNN (cnn1d): in cross-validation on the course recordings
+  it denoised held-out speech as well as the 2D CNN (within the standard error) and is faster.
 
-progress: a progress bar on stderr when stderr is a terminal; at the end of each file the real-time
-  factor (processing seconds per second of audio; below 1 is faster than real time).
+progress: a progress bar on stderr when it is a terminal; for each file, the real-time factor
+  (processing seconds per second of audio; below 1 is faster than real time).
 
-limits: the shipped models were trained on a single training pair: one male speaker and one kind
-  of noise (the stand-in set in audio/standin/: keyboard typing over a crowd, or the course files
-  if you put them in audio/). Other voices, other noises and other microphones are denoised less
-  well and may be distorted.
+limits: the shipped models were trained on one pair: one male speaker and one kind of noise
+  (the stand-in set in audio/standin/: keyboard typing over a crowd, or the course files in
+  audio/). Other voices, noises and microphones are denoised less well and may be distorted.
 
-retraining on your own recordings: put a sample-aligned pair, train_clean_male.wav (clean speech)
-  and train_dirty_male.wav (the same speech with your noise), and two noisy test clips
-  test_x_01.wav and test_x_02.wav (optionally their clean versions test_s_01.wav, test_s_02.wav)
-  into audio/, then re-run the notebook:
+retraining on your own recordings: put a sample-aligned pair train_clean_male.wav (clean) and
+  train_dirty_male.wav (noisy), and noisy test clips test_x_01.wav and test_x_02.wav (optionally
+  clean test_s_01.wav, test_s_02.wav) into audio/, then re-run the notebook, which re-saves
+  models/cnn1d.keras and models/cnn2d.keras for this command:
       python -m jupyter nbconvert --to notebook --execute --inplace homework2.ipynb
-  It trains both networks on your pair and re-saves models/cnn1d.keras and models/cnn2d.keras,
-  which this command then uses.
 
 exit status: 0 done; 2 bad input or arguments (nothing written); 1 a file could not be written;
   130 interrupted.
@@ -95,8 +85,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
-    """The command line as a namespace: ``inputs``, ``output``, ``model``, ``force``,
-    ``models_dir``."""
+    """The command line: ``inputs``, ``output``, ``model``, ``force``, ``models_dir``."""
     parser = ArgumentParser(prog="denoise.py", description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", type=Path, metavar="NOISY",
@@ -114,16 +103,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-# --------------------------------------------------------------------------------------------
-# Checking inputs and outputs, before anything is written
-# --------------------------------------------------------------------------------------------
+# --- Checking inputs and outputs, before anything is written ---
 
 def plan_jobs(inputs: list[Path], output: Path, force: bool) -> list[Job]:
-    """Pair every input with its output path, refusing outputs that cannot or must not be written.
-
-    ``output`` is a folder when there are several inputs, when it is an existing folder, or when
-    it ends with a path separator; the outputs are then ``<stem>_denoised.wav`` in it.
-    """
+    """Each input's checked output (``<stem>_denoised.wav`` in ``output`` if a folder)."""
     as_folder = len(inputs) > 1 or output.is_dir() or str(output).endswith(("/", "\\"))
     if as_folder:
         check_output_folder(output)
@@ -194,10 +177,8 @@ def check_distinct_targets(jobs: list[Job]) -> None:
 
 
 def check_input(path: Path) -> None:
-    """Read a recording as :func:`dsp.load_audio` will for denoising; raises
-    :class:`dsp.AudioFileError` for one that cannot be used: unreadable, shorter than one STFT
-    frame, or with samples so far beyond full scale (a float file holding integer-scaled samples)
-    that the result would be noise or overflow."""
+    """Raise :class:`dsp.AudioFileError` for a recording that is unreadable, shorter than one
+    STFT frame, or far beyond full scale (integer-scaled samples in a float file)."""
     signal = dsp.load_audio(path, verbose=False)
     if len(signal) < dsp.N_FFT:
         raise dsp.AudioFileError(f"{path}: too short to denoise ({len(signal)} samples at 16 kHz; "
@@ -208,9 +189,7 @@ def check_input(path: Path) -> None:
                                  f"a float file holding integer-scaled samples?")
 
 
-# --------------------------------------------------------------------------------------------
-# Loading the model
-# --------------------------------------------------------------------------------------------
+# --- Loading the model ---
 
 def model_file(models_dir: Path, name: str) -> Path:
     """The saved model file for ``name``; raises :class:`UsageError` when it is missing."""
@@ -222,8 +201,7 @@ def model_file(models_dir: Path, name: str) -> Path:
 
 
 def load_denoiser(path: Path):
-    """Load a saved denoiser with Keras' default safe mode and check that it is one: input one
-    spectrum ``(513, 1)`` or an image ``(frames, 513, 1)``, output ``(513,)``, finite weights."""
+    """Load a saved model (in safe mode) and check that it is a denoiser with finite weights."""
     if not zipfile.is_zipfile(path):
         raise UsageError(f"{path}: not a Keras model file (not a .keras zip archive)")
     import models_tf  # TensorFlow takes seconds to import: only once everything else checked out
@@ -241,14 +219,10 @@ def load_denoiser(path: Path):
     return model
 
 
-# --------------------------------------------------------------------------------------------
-# Denoising
-# --------------------------------------------------------------------------------------------
+# --- Denoising ---
 
 def progress_bar(label: str, total_samples: int, stream=None):
-    """A progress callback ``(samples done, samples in all)`` drawing a Keras progress bar in
-    seconds of audio on ``stream`` (default stderr), or ``None`` unless that stream is a terminal
-    (so logs and captured output stay clean). Keras' bar writes to stdout: it is redirected."""
+    """A callback ``(done, total)`` drawing a progress bar on a terminal ``stream``, else None."""
     stream = stream or sys.stderr
     if not stream.isatty():
         return None
@@ -266,9 +240,7 @@ def progress_bar(label: str, total_samples: int, stream=None):
 
 
 def denoise_file(model, job: Job, force: bool) -> str:
-    """Denoise one recording into its output file, written atomically (:func:`dsp.save_audio`: a
-    failed write leaves a file already there as it was); returns a one-line summary with the
-    real-time factor (processing seconds per second of audio)."""
+    """Denoise one recording into its output; returns a summary with the real-time factor."""
     start = time.perf_counter()
     import models_tf  # imported by load_denoiser already
 
@@ -285,9 +257,7 @@ def denoise_file(model, job: Job, force: bool) -> str:
             f"(real-time factor {seconds / duration:.3f})")
 
 
-# --------------------------------------------------------------------------------------------
-# The command
-# --------------------------------------------------------------------------------------------
+# --- The command ---
 
 def run(args: argparse.Namespace) -> None:
     """Check every output, the model file and every input, then load the model and denoise."""

@@ -1,14 +1,5 @@
-"""Signal helpers for the speech-denoising homework: audio I/O, the recordings, the STFT,
-framing, reconstruction, quality measures and a classical (Wiener) baseline.
-
-Figures, audio players and tables are in :mod:`report_helpers`; nothing here draws or formats.
-
-Everything here follows the handout (``homework2.md``): 16 kHz mono audio, an STFT with
-``n_fft=1024``, ``hop_length=512`` and a Hann window, magnitudes transposed so that each row is
-one spectrum of 513 bins, and the SNR of equation (1).
-
-Shapes use ``samples`` for time-domain signals and ``(frames, 513)`` for spectrograms.
-"""
+"""Audio I/O, the recordings, the handout's STFT (16 kHz, ``n_fft=1024``, hop 512, Hann; one
+``(frames, 513)`` spectrum per row), quality measures and a Wiener baseline."""
 
 from __future__ import annotations
 
@@ -48,24 +39,11 @@ class RecordingSetError(ValueError):
     """The folder of recordings is incomplete; the message lists what is missing."""
 
 
-# --------------------------------------------------------------------------------------------
-# Reading and writing audio
-# --------------------------------------------------------------------------------------------
+# --- Reading and writing audio ---
 
 def load_audio(path, sample_rate: int = SAMPLE_RATE, verbose: bool = True) -> np.ndarray:
-    """Read an audio file as a mono float32 signal at ``sample_rate`` Hz.
-
-    Multi-channel files are averaged to mono; other sample rates are resampled (with a one-line
-    ``note:`` on stderr when ``verbose``). Returns an array of shape ``(samples,)`` with values
-    in [-1, 1] for PCM input.
-
-    A WAV file cut short (its header promises more frames than it holds, see
-    :func:`wav_header_frames`) gives the frames that are there, with a note on stderr when
-    ``verbose``.
-
-    Raises :class:`AudioFileError` with a one-line message naming the file when it is missing,
-    empty, not audio, has no samples, or holds NaN/inf samples.
-    """
+    """A mono float32 ``(samples,)`` signal at ``sample_rate`` Hz, with ``verbose`` notes on
+    stderr; :class:`AudioFileError` for a missing, empty, unreadable or non-finite file."""
     path = Path(path)
     if not path.exists():
         raise AudioFileError(f"{path}: file not found")
@@ -102,12 +80,7 @@ _UNKNOWN_DATA_SIZES = (0, 0xFFFFFFFF)  # what streaming writers leave in an unfi
 
 
 def wav_header_frames(path) -> int | None:
-    """How many frames the header of a RIFF/WAVE file says its ``data`` chunk holds.
-
-    ``None`` when ``path`` is not a RIFF/WAVE file, its header is cut before the ``data`` chunk,
-    or the chunk's size is a placeholder (0 or 0xFFFFFFFF, as streaming writers leave it). Reads
-    only the chunk headers, never the samples.
-    """
+    """The frames a RIFF/WAVE header says its ``data`` chunk holds, or ``None`` if unknown."""
     block_align = None
     with open(path, "rb") as file:
         riff = file.read(12)  # "RIFF", the file's size, "WAVE"
@@ -133,14 +106,32 @@ def wav_header_frames(path) -> int | None:
 
 
 @contextlib.contextmanager
+def native_output_silenced(descriptors=(1, 2)):
+    """Send file ``descriptors`` (where C, C++ and Rust code writes) to ``os.devnull``."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        saved = [os.dup(fd) for fd in descriptors]
+    except OSError:  # no usable descriptors (e.g. a windowed Windows interpreter)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in descriptors:
+            os.dup2(devnull, fd)
+        yield
+    finally:
+        for fd, copy in zip(descriptors, saved):
+            os.dup2(copy, fd)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
+@contextlib.contextmanager
 def replaced_atomically(path) -> Iterator[Path]:
-    """Write ``path`` all at once: yields a new, empty temporary file in ``path``'s folder, whose
-    name ends in ``path``'s suffix (for writers that take the format from it), for the caller to
-    write. When the block ends normally the temporary file replaces ``path`` in one step
-    (``os.replace``); when it raises anything, ``KeyboardInterrupt`` included, the temporary
-    file is removed, ``path`` is left as it was and the exception propagates. Each call has its
-    own temporary file, so concurrent writers of one path never mix: the last to finish wins.
-    The file gets the permissions a newly created file would (``0o666`` less the umask)."""
+    """Yield an empty temporary file beside ``path`` (same suffix, a new file's permissions) that
+    replaces ``path`` when the block ends, and is removed if it raises anything."""
     path = Path(path)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                     suffix=f".tmp{path.suffix}")
@@ -159,12 +150,7 @@ def replaced_atomically(path) -> Iterator[Path]:
 
 def save_audio(path, signal: np.ndarray, sample_rate: int = SAMPLE_RATE,
                overwrite: bool = False) -> Path:
-    """Write a ``(samples,)`` float signal as 16-bit PCM WAV, clipping to [-1, 1], atomically
-    (:func:`replaced_atomically`): a failed write leaves an existing file as it was.
-
-    Refuses to replace an existing file unless ``overwrite`` is true. Raises ``OSError`` when
-    the file cannot be written (a full disk included).
-    """
+    """Write a ``(samples,)`` signal as clipped 16-bit WAV atomically, or raise ``OSError``."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: already exists (pass overwrite=True to replace it)")
@@ -187,14 +173,11 @@ def excerpt(signal: np.ndarray, seconds: float, start_seconds: float = 0.0,
     return signal[start:start + int(round(seconds * sample_rate))]
 
 
-# --------------------------------------------------------------------------------------------
-# Finding the recordings: the course files when a user supplies them, else the stand-in set
-# --------------------------------------------------------------------------------------------
+# --- Finding the recordings: the course files when supplied, else the stand-in set ---
 
 @dataclass
 class NoisyClip:
-    """A noisy test recording, its clean reference when one exists, and who speaks in it
-    relative to the training pair, when that is known."""
+    """A noisy test recording, its clean reference and its speaker note, where known."""
 
     noisy: Path
     clean: Path | None = None
@@ -203,7 +186,7 @@ class NoisyClip:
 
 @dataclass
 class Recordings:
-    """The files one run uses: a training pair and the test clips, keyed by name (``test_01``)."""
+    """A training pair and the test clips, by name (``test_01``)."""
 
     source: str  # "course" or "standin"
     directory: Path
@@ -234,8 +217,7 @@ class Recordings:
 
 
 def _standin_speakers(directory: Path) -> dict[str, str]:
-    """``{test clip name: speaker note}`` from the stand-in set's ``manifest.json``: whether a
-    clip's speech comes from the same source (and speaker) as the training pair's."""
+    """``{test clip name: speaker note}`` from the stand-in set's ``manifest.json``."""
     manifest = directory / "manifest.json"
     if not manifest.exists():
         return {}
@@ -259,17 +241,8 @@ def _test_clips(directory: Path, speakers: dict[str, str]) -> dict[str, NoisyCli
 
 
 def find_recordings(audio_dir="audio", ignore_course_files: bool = False) -> Recordings:
-    """Locate the recordings: the course files in ``audio_dir`` if present, else the stand-in set.
-
-    The course set is used when all of ``train_clean_male.wav``, ``train_dirty_male.wav``,
-    ``test_x_01.wav`` and ``test_x_02.wav`` are in ``audio_dir`` (any ``test_s_NN.wav`` clean
-    references found there are used too). If only some of them are there, a
-    :class:`RecordingSetError` lists the missing ones. With none of them, the stand-in set in
-    ``audio_dir/standin`` is used. Each test clip's ``speaker`` says whether the training
-    speaker or another one speaks in it where that is known: for the stand-in set from its
-    ``manifest.json`` (the course does not say, so its clips have none). With
-    ``ignore_course_files`` the stand-in set is used whatever ``audio_dir`` holds.
-    """
+    """The course files in ``audio_dir``, else ``audio_dir/standin``; raises
+    :class:`RecordingSetError` for a partial set."""
     audio_dir = Path(audio_dir)
     required = COURSE_TRAIN_FILES + COURSE_TEST_FILES
     present = [] if ignore_course_files else [
@@ -293,12 +266,7 @@ def find_recordings(audio_dir="audio", ignore_course_files: bool = False) -> Rec
 
 
 def select_recordings(audio_dir="audio") -> Recordings:
-    """The recordings a report runs on, as the environment variable ``HOMEWORK2_RECORDINGS``
-    (:data:`RECORDINGS_VARIABLE`) says: unset or empty, :func:`find_recordings` of ``audio_dir``
-    (the course files when present); ``standin``, the shipped stand-in set in
-    ``audio_dir/standin`` even when the course files are in ``audio_dir`` (the test run sets it,
-    so that the notebook's checks see the same recordings on every machine). Any other value
-    raises a one-line ``ValueError``."""
+    """:func:`find_recordings`, ignoring the course files if ``HOMEWORK2_RECORDINGS=standin``."""
     choice = os.environ.get(RECORDINGS_VARIABLE, "")
     if choice not in ("", "standin"):
         raise ValueError(f"{RECORDINGS_VARIABLE}={choice!r} is not understood: set it to "
@@ -308,8 +276,7 @@ def select_recordings(audio_dir="audio") -> Recordings:
 
 
 def load_pair(clean_path, noisy_path) -> tuple[np.ndarray, np.ndarray]:
-    """Load a clean recording and its noisy version, which must be sample-aligned:
-    two ``(samples,)`` signals of equal length."""
+    """A clean recording and its noisy version: two ``(samples,)`` signals of equal length."""
     clean, noisy = load_audio(clean_path), load_audio(noisy_path)
     if len(clean) != len(noisy):
         raise AudioFileError(f"{noisy_path}: {len(noisy)} samples, but its clean version "
@@ -321,32 +288,22 @@ def load_test_clips(recordings: Recordings) -> dict[str, tuple[np.ndarray, np.nd
     """Every test clip as ``name -> (noisy, clean or None)``, each ``(samples,)``."""
     clips = {}
     for name, clip in recordings.tests.items():
-        if clip.clean is None:
-            clips[name] = (load_audio(clip.noisy), None)
-        else:
-            clean, noisy = load_pair(clip.clean, clip.noisy)
-            clips[name] = (noisy, clean)
+        clean, noisy = (load_pair(clip.clean, clip.noisy) if clip.clean
+                        else (None, load_audio(clip.noisy)))
+        clips[name] = (noisy, clean)
     return clips
 
 
-# --------------------------------------------------------------------------------------------
-# STFT, framing and reconstruction
-# --------------------------------------------------------------------------------------------
+# --- STFT, framing and reconstruction ---
 
 def stft_frames(signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Magnitude and phase of the handout's STFT, one spectrum per row.
-
-    ``signal``: ``(samples,)``. Returns ``magnitude`` ``(frames, 513)`` float32 and
-    ``phase`` ``(frames, 513)`` complex64 of unit modulus, with ``frames = 1 + samples // 512``
-    (librosa centres the frames).
-    """
+    """Magnitude ``(frames, 513)`` float32 and unit-modulus phase ``(frames, 513)`` complex64
+    of a ``(samples,)`` signal, with ``frames = 1 + samples // 512`` (centred frames)."""
     signal = np.asarray(signal, dtype=np.float32)
     if signal.ndim != 1:
         raise ValueError(f"expected a 1-D signal, got shape {signal.shape}")
     spectrum = librosa.stft(signal, n_fft=N_FFT, hop_length=HOP_LENGTH, window="hann").T
-    magnitude = np.abs(spectrum)
-    phase = np.exp(1j * np.angle(spectrum)).astype(np.complex64)
-    return magnitude.astype(np.float32), phase
+    return np.abs(spectrum).astype(np.float32), np.exp(1j * np.angle(spectrum)).astype(np.complex64)
 
 
 def silence_frames(count: int, seed: int = 0, level: float = SILENCE_MAGNITUDE) -> np.ndarray:
@@ -356,15 +313,8 @@ def silence_frames(count: int, seed: int = 0, level: float = SILENCE_MAGNITUDE) 
 
 def frame_windows(magnitude: np.ndarray, window: int = WINDOW_FRAMES, pad: bool = True,
                   seed: int = 0, silence_level: float = SILENCE_MAGNITUDE) -> np.ndarray:
-    """Images of ``window`` consecutive spectra for the 2D CNN, equations (2) and (3).
-
-    ``magnitude``: ``(frames, 513)``. Window ``t`` holds frames ``t .. t + window - 1`` and is
-    paired with the clean spectrum of its last frame. With ``pad`` (the handout's recommended
-    option) ``window - 1`` silent frames (:func:`silence_frames` below ``silence_level``,
-    seeded) are prepended, giving
-    ``(frames, window, 513)``: one image per frame. Without it the result is
-    ``(frames - window + 1, window, 513)``. The result is a read-only strided view, no copy.
-    """
+    """Equations (2)-(3): a read-only view ``(frames, window, 513)`` of windows (padded with
+    silence), or ``(frames - window + 1, window, 513)`` without ``pad``."""
     magnitude = np.asarray(magnitude, dtype=np.float32)
     if magnitude.ndim != 2:
         raise ValueError(f"expected (frames, bins) magnitudes, got shape {magnitude.shape}")
@@ -377,11 +327,7 @@ def frame_windows(magnitude: np.ndarray, window: int = WINDOW_FRAMES, pad: bool 
 
 
 def reconstruct(magnitude: np.ndarray, phase: np.ndarray, length: int) -> np.ndarray:
-    """Inverse STFT of ``magnitude * phase`` (both ``(frames, 513)``) to ``(length,)`` samples.
-
-    ``length`` is the original signal's length; without it librosa returns only the samples that
-    whole frames cover.
-    """
+    """Inverse STFT of ``magnitude * phase`` (both ``(frames, 513)``) to ``(length,)`` samples."""
     if magnitude.shape != phase.shape:
         raise ValueError(f"magnitude {magnitude.shape} and phase {phase.shape} differ in shape")
     spectrum = (np.asarray(magnitude) * np.asarray(phase)).T
@@ -395,14 +341,8 @@ MAGNITUDE_TARGETS = ("magnitude", "phase_sensitive")
 
 def target_magnitude(clean_magnitude: np.ndarray, clean_phase: np.ndarray,
                      noisy_phase: np.ndarray, kind: str = "magnitude") -> np.ndarray:
-    r"""The magnitude to play with the noisy phase, ``(frames, 513)`` float32.
-
-    ``"magnitude"``: the clean magnitude :math:`|S|`. ``"phase_sensitive"``: the part of the
-    clean spectrum along the noisy phase, :math:`\max(0, |S|\cos(\angle S - \angle X))`. Of all
-    non-negative magnitudes :math:`m`, it puts :math:`m\,e^{j\angle X}` closest to :math:`S` in
-    every bin, since :math:`|m e^{j\angle X} - S|^2 = (m - |S|\cos\Delta)^2 + |S|^2\sin^2\Delta`.
-    Phases are unit-modulus complex arrays as :func:`stft_frames` returns them.
-    """
+    """The magnitude to play with the noisy phase, ``(frames, 513)`` float32: the clean ``|S|``
+    or, ``"phase_sensitive"``, ``max(0, |S| cos(angle S - angle X))``."""
     if kind not in MAGNITUDE_TARGETS:
         raise ValueError(f"unknown magnitude target {kind!r}; choose one of {MAGNITUDE_TARGETS}")
     clean_magnitude = np.asarray(clean_magnitude, dtype=np.float32)
@@ -414,24 +354,17 @@ def target_magnitude(clean_magnitude: np.ndarray, clean_phase: np.ndarray,
 
 def oracle_reconstruction(clean: np.ndarray, noisy: np.ndarray,
                           kind: str = "magnitude") -> np.ndarray:
-    """An oracle that knows the clean signal but keeps the noisy phase: the inverse STFT of
-    :func:`target_magnitude` of ``kind`` with the noisy phase, ``(samples,)``.
-
-    ``"magnitude"`` (clean magnitude, noisy phase) is the ceiling the handout's networks aim at;
-    ``"phase_sensitive"`` is the best any magnitude can do with the noisy phase.
-    """
+    """The inverse STFT of :func:`target_magnitude` ``kind`` with the noisy phase (the ceiling)."""
     clean_magnitude, clean_phase = stft_frames(clean)
     noisy_phase = stft_frames(noisy)[1]
     magnitude = target_magnitude(clean_magnitude, clean_phase, noisy_phase, kind)
     return reconstruct(magnitude, noisy_phase, len(noisy))
 
 
-# --------------------------------------------------------------------------------------------
-# Quality
-# --------------------------------------------------------------------------------------------
+# --- Quality ---
 
 def _signal_pair(metric: str, reference, estimate) -> tuple[np.ndarray, np.ndarray]:
-    """Both signals as float64 arrays, or a ValueError if their shapes differ."""
+    """Both signals as float64, or a ``ValueError`` if their shapes differ."""
     reference = np.asarray(reference, dtype=np.float64)
     estimate = np.asarray(estimate, dtype=np.float64)
     if reference.shape != estimate.shape:
@@ -441,11 +374,8 @@ def _signal_pair(metric: str, reference, estimate) -> tuple[np.ndarray, np.ndarr
 
 
 def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """Equation (1): ``10 log10( sum s(t)^2 / sum (s(t) - s_hat(t))^2 )`` in dB.
-
-    Both signals are ``(samples,)`` of equal length. A perfect estimate gives ``inf``; a silent
-    reference with any error gives ``-inf`` (never NaN).
-    """
+    """Equation (1), ``10 log10(sum s^2 / sum (s - s_hat)^2)`` dB, of equal-length signals:
+    ``inf`` for a perfect estimate, ``-inf`` for a silent reference with any error."""
     reference, estimate = _signal_pair("SNR", reference, estimate)
     signal_energy = float(np.sum(reference ** 2))
     error_energy = float(np.sum((reference - estimate) ** 2))
@@ -456,29 +386,9 @@ def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     return 10.0 * math.log10(signal_energy / error_energy)
 
 
-def si_sdr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
-    """Scale-invariant signal-to-distortion ratio in dB (Le Roux et al., 2019).
-
-    The reference is first scaled to best match the estimate, ``alpha = <s_hat, s> / <s, s>``;
-    then ``10 log10(|alpha s|^2 / |alpha s - s_hat|^2)``. Unlike equation (1) it ignores the
-    estimate's overall gain. Signals are ``(samples,)`` of equal length.
-    """
-    reference, estimate = _signal_pair("SI-SDR", reference, estimate)
-    reference_energy = float(np.dot(reference, reference))
-    if reference_energy == 0.0:
-        return -math.inf if np.any(estimate) else math.inf
-    projection = float(np.dot(estimate, reference))
-    if projection == 0.0:  # nothing of the reference in the estimate (e.g. silence)
-        return -math.inf
-    if np.array_equal(estimate, reference):
-        return math.inf
-    return snr_db((projection / reference_energy) * reference, estimate)
-
-
 def stoi_score(reference: np.ndarray, estimate: np.ndarray,
                sample_rate: int = SAMPLE_RATE) -> float:
-    """Short-time objective intelligibility (Taal et al., 2011), about 0 (unintelligible) to 1,
-    computed by the ``pystoi`` package on ``(samples,)`` signals of equal length."""
+    """STOI (Taal et al., 2011) of equal-length signals by ``pystoi``: about 0 to 1."""
     from pystoi import stoi
 
     reference, estimate = _signal_pair("STOI", reference, estimate)
@@ -486,36 +396,23 @@ def stoi_score(reference: np.ndarray, estimate: np.ndarray,
 
 
 def quality_scores(reference: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
-    """Every metric of this project for one ``(samples,)`` estimate against its clean reference:
-    ``snr_db`` (equation (1)), ``si_sdr_db`` and ``stoi``."""
-    return {"snr_db": snr_db(reference, estimate), "si_sdr_db": si_sdr_db(reference, estimate),
-            "stoi": stoi_score(reference, estimate)}
+    """``snr_db`` and ``stoi`` of an estimate against its clean reference."""
+    return {"snr_db": snr_db(reference, estimate), "stoi": stoi_score(reference, estimate)}
 
 
 def snr_by_clip(references: dict[str, np.ndarray], estimates: dict[str, np.ndarray]
                 ) -> dict[str, float]:
-    """:func:`snr_db` of ``estimates[clip]`` against ``references[clip]`` for every clip of
-    ``references`` (``{clip name: (samples,) signal}``), in that order. Raises ``KeyError``
-    naming a clip that has a reference but no estimate."""
+    """``{clip: snr_db}`` for every clip of ``references``; ``KeyError`` for a missing estimate."""
     missing = [clip for clip in references if clip not in estimates]
     if missing:
         raise KeyError(f"no estimate for {', '.join(missing)}")
     return {clip: snr_db(reference, estimates[clip]) for clip, reference in references.items()}
 
 
-# --------------------------------------------------------------------------------------------
-# A classical baseline: Wiener-style gain with a noise estimate from the noisy signal itself
-# --------------------------------------------------------------------------------------------
+# --- A classical baseline: a Wiener gain with the noise estimated from the noisy signal ---
 
 def noise_power_estimate(noisy_magnitude: np.ndarray, percentile: float = 10.0) -> np.ndarray:
-    """Noise power per bin ``(513,)`` from noisy magnitudes ``(frames, 513)``.
-
-    Takes a low ``percentile`` over time of each bin's power, on the assumption that a bin's
-    quietest frames hold noise only. The power of noise in one bin is exponentially distributed,
-    so its ``p``-th percentile is ``-ln(1 - p/100)`` times its mean: dividing by that factor
-    removes the bias of picking the quietest frames. The DC and Nyquist bins are real, so
-    their power follows a chi-squared law with one degree of freedom and gets its own factor.
-    """
+    """Noise power per bin ``(513,)``: a low ``percentile`` of its power, corrected for bias."""
     from scipy.stats import chi2
 
     power = noisy_magnitude.astype(np.float64) ** 2
@@ -526,13 +423,8 @@ def noise_power_estimate(noisy_magnitude: np.ndarray, percentile: float = 10.0) 
 
 def wiener_denoise(noisy: np.ndarray, smoothing: float = 0.98, gain_floor: float = 0.1,
                    percentile: float = 10.0) -> np.ndarray:
-    """Denoise a ``(samples,)`` signal with no training: a Wiener gain per time-frequency bin.
-
-    With noise power ``N_f`` (:func:`noise_power_estimate`) and noisy power ``P_{t,f}``, the
-    a-priori SNR follows the decision-directed rule of Ephraim and Malah,
-    ``xi_t = smoothing * |S_hat_{t-1}|^2 / N + (1 - smoothing) * max(P_t / N - 1, 0)``, the gain is
-    ``max(xi / (1 + xi), gain_floor)``, and the result is reconstructed with the noisy phase.
-    """
+    """Denoise a ``(samples,)`` signal with a Wiener gain per bin, the a-priori SNR by Ephraim
+    and Malah's decision-directed rule."""
     magnitude, phase = stft_frames(noisy)
     power = magnitude.astype(np.float64) ** 2
     noise = noise_power_estimate(magnitude, percentile)

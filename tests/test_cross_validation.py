@@ -175,3 +175,17 @@ def test_paired_learning_curve_needs_the_full_share():
     rows = _entry("cnn1d", "e", {0: [10.0, 10.0]}, share=0.5)
     with pytest.raises(ValueError, match="no full-share rows"):
         cv.learning_curve(rows, "cnn1d", "e", paired=True)
+
+
+def test_the_chosen_experiment_is_the_adopted_recipe():
+    """The shipped rows of :data:`CHOSEN` were trained with models_tf's recipes, at their full
+    budget: what the notebook's verdict and the README's table say they are."""
+    import models_tf
+
+    rows = cv.select(cv.read_results(), experiment=cv.CHOSEN, code=cv.HEAD)
+    for name in ("cnn1d", "cnn2d"):
+        recipe = models_tf.RECIPES[name]
+        values = {(row["epochs"], row["batch_size"], row["learning_rate"], row["past_dropout"])
+                  for row in rows if row["model"] == name}
+        assert values == {(recipe.epochs, recipe.batch_size, recipe.learning_rate,
+                           recipe.past_dropout)}

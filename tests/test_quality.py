@@ -1,4 +1,4 @@
-"""Unit tests of the quality measures (the SNR of equation (1), SI-SDR, STOI,
+"""Unit tests of the quality measures (the SNR of equation (1), STOI,
 ``quality_scores``) and of the classical baseline (``noise_power_estimate``,
 ``wiener_denoise``) in dsp_helpers."""
 
@@ -29,12 +29,6 @@ def _white_noise(reference, snr_db, seed=0):
     noise = np.random.default_rng(seed).standard_normal(len(reference))
     return noise * np.sqrt(np.sum(np.square(reference, dtype=np.float64)) / np.sum(noise ** 2)
                            / 10 ** (snr_db / 10))
-
-
-def _orthogonal_to(signal, seed):
-    """Random noise with the component along ``signal`` removed (one Gram-Schmidt step)."""
-    noise = np.random.default_rng(seed).standard_normal(len(signal))
-    return noise - (np.dot(noise, signal) / np.dot(signal, signal)) * signal
 
 
 # --------------------------------------------------------------------------------------------
@@ -75,85 +69,6 @@ def test_snr_length_mismatch_names_both_shapes():
 
 
 # --------------------------------------------------------------------------------------------
-# SI-SDR
-# --------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("factor", [0.3, 7.0, 1e-3, 1e3])
-def test_si_sdr_ignores_the_estimates_gain(speech, factor):
-    estimate = speech + _white_noise(speech, 5.0, seed=1)
-    value = dsp.si_sdr_db(speech, estimate)
-    assert math.isfinite(value)
-    assert dsp.si_sdr_db(speech, factor * estimate) == pytest.approx(value, abs=1e-9)
-    # ...and the reference's gain: the reference is rescaled to fit the estimate anyway
-    assert dsp.si_sdr_db(factor * speech, estimate) == pytest.approx(value, abs=1e-9)
-    # equation (1) does not ignore it
-    assert dsp.snr_db(speech, factor * estimate) != pytest.approx(dsp.snr_db(speech, estimate),
-                                                                  abs=0.1)
-
-
-@pytest.mark.parametrize("noise_level", [0.01, 0.3, 1.0, 5.0])
-def test_si_sdr_with_orthogonal_error_is_the_energy_ratio(noise_level):
-    """For ``e`` orthogonal to ``s`` the best-fitting multiple of ``s`` in ``s + e`` is ``s``
-    itself, so SI-SDR is ``10 log10(|s|^2 / |e|^2)``, which is also equation (1)."""
-    s = np.random.default_rng(0).standard_normal(8_000)
-    e = noise_level * _orthogonal_to(s, seed=1)
-    assert abs(np.dot(s, e)) < 1e-9 * np.linalg.norm(s) * np.linalg.norm(e)
-    expected = 10 * math.log10(np.sum(s ** 2) / np.sum(e ** 2))
-    assert dsp.si_sdr_db(s, s + e) == pytest.approx(expected, abs=1e-9)
-    assert dsp.snr_db(s, s + e) == pytest.approx(expected, abs=1e-9)
-
-
-def test_si_sdr_of_a_scaled_estimate_with_orthogonal_error():
-    """``0.5 s + e`` with ``e`` orthogonal to ``s``: SI-SDR is ``|0.5 s|^2 / |e|^2`` (the gain is
-    forgiven), while equation (1) also counts the missing half of ``s`` as error."""
-    s = np.random.default_rng(2).standard_normal(8_000)
-    e = 0.2 * _orthogonal_to(s, seed=3)
-    assert dsp.si_sdr_db(s, 0.5 * s + e) == pytest.approx(
-        10 * math.log10(np.sum((0.5 * s) ** 2) / np.sum(e ** 2)), abs=1e-9)
-    assert dsp.snr_db(s, 0.5 * s + e) == pytest.approx(
-        10 * math.log10(np.sum(s ** 2) / np.sum((0.5 * s - e) ** 2)), abs=1e-9)
-
-
-def test_si_sdr_of_a_perfect_estimate_is_inf():
-    # small integers: every sum is exact, so the fitted gain is exactly 1 (or 0.5)
-    s = np.array([3.0, -1.0, 4.0, 1.0, -5.0, 9.0, 2.0, -6.0])
-    assert dsp.si_sdr_db(s, s.copy()) == math.inf
-    assert dsp.si_sdr_db(s, 0.5 * s) == math.inf
-
-
-def test_si_sdr_of_a_perfect_estimate_of_noise_is_inf():
-    signals = [np.random.default_rng(seed).standard_normal(10_000).astype(dtype)
-               for seed in range(20) for dtype in (np.float32, np.float64)]
-    values = [dsp.si_sdr_db(s, s.copy()) for s in signals]
-    assert values == [math.inf] * len(signals), min(values)
-
-
-def test_si_sdr_of_a_silent_estimate_is_minus_inf(speech):
-    assert dsp.si_sdr_db(speech, np.zeros_like(speech)) == -math.inf
-
-
-def test_si_sdr_of_a_silent_reference():
-    silence = np.zeros(1_000)
-    assert dsp.si_sdr_db(silence, np.full(1_000, 1e-3)) == -math.inf
-    assert dsp.si_sdr_db(silence, np.zeros(1_000)) == math.inf
-    assert dsp.si_sdr_db(silence.astype(np.float32), np.zeros(1_000, np.float32)) == math.inf
-
-
-def test_si_sdr_is_a_float():
-    s = np.random.default_rng(4).standard_normal(1_000).astype(np.float32)
-    value = dsp.si_sdr_db(s, s + 0.1 * np.random.default_rng(5).standard_normal(1_000))
-    assert isinstance(value, float) and math.isfinite(value)
-
-
-def test_si_sdr_length_mismatch_names_both_shapes():
-    with pytest.raises(ValueError) as error:
-        dsp.si_sdr_db(np.zeros(1000), np.zeros(999))
-    assert "(1000,)" in str(error.value) and "(999,)" in str(error.value)
-    with pytest.raises(ValueError, match=r"\(1000, 2\)"):
-        dsp.si_sdr_db(np.zeros(1000), np.zeros((1000, 2)))
-
-
-# --------------------------------------------------------------------------------------------
 # STOI
 # --------------------------------------------------------------------------------------------
 
@@ -191,12 +106,11 @@ def test_stoi_length_mismatch_names_both_shapes(speech):
 # All the scores at once
 # --------------------------------------------------------------------------------------------
 
-def test_quality_scores_are_the_three_measures(speech):
+def test_quality_scores_are_the_two_measures(speech):
     estimate = 0.8 * speech + _white_noise(speech, 3.0, seed=3)
     scores = dsp.quality_scores(speech, estimate)
-    assert list(scores) == ["snr_db", "si_sdr_db", "stoi"]
+    assert list(scores) == ["snr_db", "stoi"]
     assert scores == {"snr_db": dsp.snr_db(speech, estimate),
-                      "si_sdr_db": dsp.si_sdr_db(speech, estimate),
                       "stoi": dsp.stoi_score(speech, estimate)}
     assert all(isinstance(value, float) for value in scores.values())
 

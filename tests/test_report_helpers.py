@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import cross_validation as cv
 import dsp_helpers as dsp
 import models_tf as M
 import report_helpers as report
@@ -21,10 +22,7 @@ import report_helpers as report
 # Figures
 # --------------------------------------------------------------------------------------------
 
-HISTORIES = {"1D CNN": {"loss": [0.3, 0.2, 0.1], "val_loss": [0.4, 0.25, 0.3]},
-             "2D CNN": {"loss": [0.3, 0.1], "val_loss": [0.2, 0.1]}}
-BARS = {"noisy": {"test_01": 0.1, "test_02": 2.5}, "1D CNN": {"test_01": 6.0, "test_02": 7.5},
-        "Wiener": {"test_01": 4.0}}  # a missing bar is left out
+HISTORIES = {"1D CNN": {"loss": [0.3, 0.2, 0.1]}, "2D CNN": {"loss": [0.3, 0.1]}}
 
 
 def _sweep_row(model, variant, snr, params, kernel="", kernels="", stride=""):
@@ -53,12 +51,11 @@ def _plots(noisy_pair):
         "waveforms": (lambda **o: report.plot_waveforms(signals, **o), 2),
         "training_curves": (lambda **o: report.plot_training_curves(HISTORIES, **o), 2),
         "input_image": (lambda **o: report.plot_input_image(window, title="first", **o), 1),
-        "grouped_bars": (lambda **o: report.plot_grouped_bars(BARS, "SNR (dB)", **o), 1),
         "sweep": (lambda **o: report.plot_sweep(SWEEP_ROWS, **o), 4),
     }
 
 
-PLOTS = ["spectrograms", "waveforms", "training_curves", "input_image", "grouped_bars", "sweep"]
+PLOTS = ["spectrograms", "waveforms", "training_curves", "input_image", "sweep"]
 
 
 def _is_png(path):
@@ -170,32 +167,26 @@ def versions(speech_like):
 
 
 def test_listening_rows_cut_excerpts_one_row_per_clip(versions):
-    rows = report.listening_rows(versions, 1.5, row_seconds={"training signal": 0.5},
-                                 row_labels={"training signal": "training excerpt"})
-    assert list(rows) == ["training excerpt", "test_01", "test_02"]
+    rows = report.listening_rows(versions, 1.5)
+    assert list(rows) == ["training signal", "test_01", "test_02"]
     assert list(rows["test_01"]) == ["noisy", "clean"]
     assert list(rows["test_02"]) == ["noisy"]  # no clean reference: no cell
-    np.testing.assert_array_equal(rows["training excerpt"]["clean"],
-                                  versions["clean"]["training signal"][:8_000])
+    np.testing.assert_array_equal(rows["training signal"]["clean"],
+                                  versions["clean"]["training signal"][:24_000])
     np.testing.assert_array_equal(rows["test_01"]["noisy"], versions["noisy"]["test_01"][:24_000])
     assert report.audio_table(rows).data.count("<audio") == 5
 
 
 def test_listening_rows_embed_no_clip_twice(versions):
-    """A clip placed once, in this table or an earlier one sharing ``embedded``, is not placed
-    again; a version left with nothing new disappears."""
+    """A clip already placed in the table is not placed again; a row left with nothing new
+    disappears."""
     same = dict(versions, copy={name: None if s is None else s.copy()
                                 for name, s in versions["noisy"].items()})
     rows = report.listening_rows(same, 1.0)
     assert all("copy" not in row for row in rows.values())
-    embedded = set()
-    first = report.listening_rows({"noisy": versions["noisy"]}, 1.0, embedded=embedded)
-    assert len(embedded) == 3 and sum(len(row) for row in first.values()) == 3
-    second = report.listening_rows(versions, 1.0, embedded=embedded)
-    assert [list(row) for row in second.values()] == [["clean"], ["clean"]]
-    assert report.listening_rows({"noisy": versions["noisy"]}, 1.0, embedded=embedded) == {}
-    # a longer excerpt of the same signal is a different clip
-    assert len(report.listening_rows({"noisy": versions["noisy"]}, 2.0, embedded=embedded)) == 3
+    assert sum(len(row) for row in rows.values()) == 5
+    twice = {"noisy": {"a": versions["noisy"]["test_01"], "b": versions["noisy"]["test_01"]}}
+    assert list(report.listening_rows(twice, 1.0)) == ["a"]
 
 
 def test_clip_fingerprint_tells_clips_apart_by_their_samples():
@@ -299,17 +290,6 @@ def test_metric_table_of_a_metric_nobody_has_keeps_only_the_rows():
     assert report.metric_table(SCORES, "pesq").splitlines()[2] == "| noisy input |"
 
 
-@pytest.mark.parametrize("value, expected", [(3.0, 0.0), (13.0, 1.0), (8.0, 0.5), (1.0, -0.2),
-                                             (15.0, 1.2)])
-def test_share_of_ceiling(value, expected):
-    assert report.share_of_ceiling(value, noisy=3.0, ceiling=13.0) == pytest.approx(expected)
-
-
-def test_share_of_ceiling_without_a_gain_is_nan():
-    assert math.isnan(report.share_of_ceiling(5.0, noisy=4.0, ceiling=4.0))
-    assert math.isnan(report.share_of_ceiling(5.0, noisy=4.0, ceiling=2.0))
-
-
 def test_format_dimension_table_is_markdown():
     rows = M.dimension_table((20, 513), M.DEFAULT_CNN2D_BLOCKS)
     text = report.format_dimension_table(rows)
@@ -352,42 +332,66 @@ def test_require_improvement_fails_naming_the_model(snr, noisy_snr, margin):
     assert f"{noisy_snr:.2f} dB" in str(error.value)
 
 
-def test_training_curves_mark_the_kept_epoch_with_and_without_validation():
-    histories = {"validated": {"loss": [0.3, 0.2, 0.1], "val_loss": [0.4, 0.25, 0.3]},
-                 "whole budget": {"loss": [0.3, 0.2, 0.15]}}
-    _, axes = report.plot_training_curves(histories)
-    validated = {line.get_label(): line for line in axes[0].get_lines()}
-    assert list(validated["kept weights"].get_xdata()) == [2]  # the best validation epoch
-    whole = {line.get_label(): line for line in axes[1].get_lines()}
-    assert "validation (held out)" not in whole
-    assert list(whole["kept weights"].get_xdata()) == [3] and \
-        list(whole["kept weights"].get_ydata()) == [0.15]
+def test_training_curves_mark_the_last_epoch_as_kept():
+    _, axes = report.plot_training_curves({"run": {"loss": [0.3, 0.2, 0.15]}})
+    lines = {line.get_label(): line for line in axes[0].get_lines()}
+    assert list(lines["kept weights"].get_xdata()) == [3]
+    assert list(lines["kept weights"].get_ydata()) == [0.15]
 
 
 def test_verdict_names_the_winner_only_beyond_twice_the_standard_error():
-    first, second = {"train": 18.0, "test_01": 15.0}, {"train": 17.0, "test_01": 14.95}
-    text = report.verdict_text("2D CNN", first, "1D CNN", second, (0.5, 0.2, 4), "cv.csv")
-    # run-to-run spread: standard deviation of the per-run differences = 0.2 * sqrt(4) = 0.4
-    assert ("* train: 2D CNN − 1D CNN = +1.00 dB "
-            "(beyond twice the run-to-run spread, ±0.80 dB)") in text
-    assert "* test_01: 2D CNN − 1D CNN = +0.05 dB (within" in text
-    assert "+0.50 ± 0.20 dB" in text and "(4 paired runs, folds × seeds; cv.csv)" in text
-    assert text.endswith("the **2D CNN** beats the 1D CNN on held-out speech by 0.50 dB, more "
-                         "than twice the standard error.")
-    losing = report.verdict_text("2D CNN", first, "1D CNN", second, (-0.9, 0.3, 5), "cv.csv")
-    assert "the **1D CNN** beats the 2D CNN on held-out speech by 0.90 dB" in losing
-    tied = report.verdict_text("2D CNN", first, "1D CNN", second, (0.4, 0.2, 5), "cv.csv")
-    assert "**neither network is reliably better**" in tied  # 0.4 is not more than 2 x 0.2
+    run = {"2D CNN": {"train": 18.0, "test_01": 15.0}, "1D CNN": {"train": 17.0, "test_01": 14.95}}
+    text = report.verdict_text("2D CNN", "1D CNN", cv.Difference(0.5, 0.2, 5, 2), run)
+    assert text.startswith("**Verdict:** 2D CNN − 1D CNN = +0.50 ± 0.20 dB on the held-out folds "
+                           "(5 folds, 2 seed(s) averaged within each): the **2D CNN** is better")
+    assert "train +1.00 dB, test_01 +0.05 dB (shown, not used to choose)" in text
+    losing = report.verdict_text("2D CNN", "1D CNN", cv.Difference(-0.9, 0.3, 5, 1), run)
+    assert "the **1D CNN** is better" in losing
+    tied = report.verdict_text("2D CNN", "1D CNN", cv.Difference(0.4, 0.2, 5, 2), run)
+    assert "a **tie**" in tied  # 0.4 is not more than 2 x 0.2
+
+
+@pytest.mark.parametrize("in_use, expected", [
+    ("standin", "Precomputed on the shipped stand-in recordings, the recordings this notebook "
+                "runs on."),
+    ("course", "Computed on the shipped stand-in recordings, not on the recordings in audio/.")])
+def test_precomputed_note_says_when_the_rows_are_not_the_recordings_in_use(in_use, expected):
+    assert report.precomputed_note([{"recordings": "standin"}] * 2, in_use) == expected
+
+
+def test_precomputed_note_names_every_source():
+    rows = [{"recordings": "course-80"}, {"recordings": "standin"}]
+    assert report.precomputed_note(rows, "course") == (
+        "Computed on the first 80 % of the course training pair and the shipped stand-in "
+        "recordings, not on the recordings in audio/.")
+    assert report.precomputed_note(rows, "standin") == (
+        "Precomputed on the first 80 % of the course training pair and the shipped stand-in "
+        "recordings; only the rows of the shipped stand-in recordings are of the recordings "
+        "this notebook runs on.")
+
+
+def test_recipe_change_table_has_one_row_per_change():
+    change = cv.Change("standin", "tensorflow", "batch-32", "minibatches of 32, not 64",
+                       "no-validation", "", "HEAD", ("cnn1d",),
+                       {"cnn1d": cv.Difference(0.07, 0.02, 5, 2),
+                        "cnn2d": cv.Difference(0.01, 0.03, 5, 2)})
+    rows = [{"recordings": "standin", "model": model, "experiment": experiment, "epochs": epochs}
+            for model, experiment, epochs in (("cnn1d", "batch-32", 60), ("cnn2d", "batch-32", 100),
+                                              ("cnn1d", "no-validation", 60))]
+    lines = report.recipe_change_table([change], rows).splitlines()
+    assert len(lines) == 3
+    assert lines[2] == ("| minibatches of 32, not 64 | no-validation | standin | cnn1d | cnn1d "
+                        "+0.07 ± 0.02 dB (better); cnn2d +0.01 ± 0.03 dB (tie) | 5 × 2 | "
+                        "cnn1d 60, cnn2d 100 |")
 
 
 def test_result_entry_lists_every_clip_with_none_where_unscored():
-    scores = {"training signal": {"snr_db": 18.0, "si_sdr_db": 17.5, "stoi": 0.9},
-              "test_01": {"snr_db": 15.0, "si_sdr_db": 14.0, "stoi": 0.85}}
+    scores = {"training signal": {"snr_db": 18.0, "stoi": 0.9},
+              "test_01": {"snr_db": 15.0, "stoi": 0.85}}
     entry = report.result_entry(scores, ["test_01", "test_02"], params=12)
     assert entry == {"train_snr_db": 18.0,
                      "test_snr_db": {"test_01": 15.0, "test_02": None},
-                     "test_si_sdr_db": {"test_01": 14.0, "test_02": None},
                      "test_stoi": {"test_01": 0.85, "test_02": None}, "params": 12}
     test_clips_only = report.result_entry({"test_01": scores["test_01"]}, ["test_01"])
     assert test_clips_only == {"train_snr_db": None, "test_snr_db": {"test_01": 15.0},
-                               "test_si_sdr_db": {"test_01": 14.0}, "test_stoi": {"test_01": 0.85}}
+                               "test_stoi": {"test_01": 0.85}}
