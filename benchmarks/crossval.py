@@ -321,6 +321,13 @@ def _recipe_options(rows: list[dict], models: list[str]) -> list[str]:
             wanted[name] = value / default if column == "epochs" else value
             defaults[name] = 1.0 if column == "epochs" else default
         values = set(wanted.values())
+        if column == "epochs" and len(values) > 1:  # one --epoch-scale may round to each
+            epochs = {name: next(r["epochs"] for r in rows if r["model"] == name)
+                      for name in wanted}
+            fitting = [scale for scale in sorted({round(value, 2) for value in values})
+                       if all(max(1, round(scale * models_tf.RECIPES[name].epochs)) == count
+                              for name, count in epochs.items())]
+            values = {fitting[0]} if fitting else values
         if len(values) > 1:
             raise ValueError(f"{column}: the models need different options {wanted}")
         if values and wanted != defaults:
@@ -339,6 +346,8 @@ def rerun_command(rows: list[dict], recordings: str, backend: str, experiment: s
     entry = [r for r in rows if r["recordings"] == recordings and r["backend"] == backend
              and r["experiment"] == experiment and r["model"] in [*trained, *models]]
     words = ["python", "-m", "benchmarks.crossval", "--models", *trained]
+    if recordings != "standin":  # a folder of the user's: the course files are not shipped
+        words += ["--audio-dir", recordings, "--recordings", recordings]
     code = {r["code"] for r in entry}
     if len(code) > 1:
         raise ValueError(f"{experiment}: rows of {models} need different code {sorted(code)}")
@@ -401,6 +410,8 @@ def _change_row(rows: list[dict], change: cv.Change, on_training: cv.Change | No
                 and row["clip"] == cv.FOLD_CLIP and row["share"] == 1.0:
             seconds[row["model"]].append(row["train_seconds"])
     backend = "" if change.backend == "tensorflow" else f" (Keras on {change.backend})"
+    if change.recordings != "standin":
+        backend += f" (recordings: {change.recordings})"
     described = Experiment(change.experiment, change.change, change.baseline,
                            change.baseline_model)
     command = rerun_command(rows, change.recordings, change.backend, change.experiment,
