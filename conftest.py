@@ -10,8 +10,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from dsp_helpers import RECORDINGS_VARIABLE
+
 OUTPUT_DIR_VARIABLE = "HOMEWORK2_OUTPUT_DIR"
-RECORDINGS_VARIABLE = "HOMEWORK2_RECORDINGS"
 _saved = {}
 
 
