@@ -18,6 +18,10 @@ clip that has a clean reference. With both CNNs, their average (``ensemble``) is
 both keep the noisy phase, so averaging the waveforms averages the magnitudes. The pretrained
 reference denoisers (``RNNoise``, ``DeepFilterNet3``; trained on nothing here) are scored on the
 same folds, as experiment ``pretrained``, where this platform runs them.
+The ``mixer`` (``models_tf.build_mixer``) trains with ``DeepFilterNet3`` as its guide, which
+must then be among ``--models``; each trained model's estimate is also combined, untrained, with
+each reference's (``"{model}+{reference} mean"`` of the waveforms, ``... geometric`` mean of the
+magnitudes).
 
 ``--shares`` below 1 draws the learning curve: the model trains on that share of the rest of the
 pair only, taken from the parts nearest the scored fold first. ``--score-training`` also scores
@@ -52,7 +56,8 @@ import dsp_helpers as dsp
 import models_tf
 
 TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
-           "fc": models_tf.build_fc}
+           "fc": models_tf.build_fc, "mixer": models_tf.build_mixer}
+MIXER, MIXER_GUIDE = "mixer", "DeepFilterNet3"  # the mixer mixes in this denoiser's estimates
 ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
 ENSEMBLED = ("cnn1d", "cnn2d")
 PAST_FRAMES = ("cnn2d",)  # the trained models that see past frames (and past-frame dropout)
@@ -212,6 +217,7 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                 references[name] = {clip: denoise(noisy)
                                     for clip, (noisy, _) in fold_clips.items()}
                 record(name, Experiment(PRETRAINED), references[name], fold_clips, fold_base)
+        guide = reference_denoiser(MIXER_GUIDE) if MIXER in models else None
         for seed in seeds:
             for share in shares:
                 training = nearest_training_ranges(len(clean), fold, share)
@@ -226,12 +232,16 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                 for name in [m for m in models if m in TRAINED]:
                     model = TRAINED[name](seed=seed)
                     recipe = experiment.recipe(model)
+                    mixer_guide = guide if name == MIXER else None
                     run = models_tf.train_denoiser(model, train_clean, train_dirty, recipe,
-                                                   seed=seed)
+                                                   seed=seed, guide=mixer_guide)
                     if models_tf.context_frames(model) == 1:  # a network without a past
                         recipe = dataclasses.replace(recipe, past_dropout=0.0)
-                    estimates[name] = {clip: models_tf.denoise_waveform(model, noisy)
-                                       for clip, (noisy, _) in clips.items()}
+                    estimates[name] = {
+                        clip: models_tf.denoise_waveform(model, noisy, mixer_guide and (
+                            references[MIXER_GUIDE].get(clip) if clip in fold_clips
+                            else mixer_guide(noisy)))
+                        for clip, (noisy, _) in clips.items()}
                     record(name, experiment, estimates[name], clips, base, seed, share, recipe,
                            round(run.seconds, 2), len(train_clean))
                 if all(name in estimates for name in ENSEMBLED):
@@ -562,6 +572,8 @@ def main() -> None:
         parser.error("--experiment NAME is required to run (or --summary to read)")
     if args.baseline_model and not args.baseline:
         parser.error("--baseline-model needs --baseline")
+    if MIXER in args.models and MIXER_GUIDE not in args.models:
+        parser.error(f"{MIXER} mixes in {MIXER_GUIDE}'s estimates: add {MIXER_GUIDE} to --models")
     experiment = Experiment(args.experiment, args.change, args.baseline, args.baseline_model,
                             args.epochs, args.epoch_scale, args.batch_size, args.learning_rate,
                             args.past_dropout)

@@ -275,3 +275,27 @@ def test_combinations_average_waveforms_or_magnitudes(speech_like):
                                   0.5 * (first + second))
     np.testing.assert_allclose(crossval.COMBINATIONS["geometric"](first, first, first), first,
                                atol=1e-5)
+
+
+def test_the_mixer_trains_with_deepfilternet3_as_its_guide(write_wav, tmp_path, noisy_pair,
+                                                          monkeypatch):
+    """With a stand-in guide (half the signal), the mixer gets its rows, and so do its
+    untrained combinations with the guide."""
+    monkeypatch.setattr(crossval, "reference_denoiser", lambda name: lambda signal: 0.5 * signal)
+    rows = crossval.cross_validate(_recordings(write_wav, tmp_path, noisy_pair), 2,
+                                   ["mixer", crossval.MIXER_GUIDE],
+                                   crossval.Experiment("quick", epochs=1), [0], [1.0],
+                                   only_folds=[2])
+    assert [r["model"] for r in rows] == [
+        "DeepFilterNet3", "mixer", "mixer+DeepFilterNet3 mean", "mixer+DeepFilterNet3 geometric"]
+    start, stop = crossval.fold_ranges(len(noisy_pair[0]), 2)[1]
+    clean, dirty = noisy_pair[0][start:stop], noisy_pair[1][start:stop]
+    assert rows[0]["snr_db"] == pytest.approx(dsp.snr_db(clean, 0.5 * dirty))
+
+
+def test_the_mixer_needs_its_guide_among_the_models(monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["crossval", "--experiment", "x", "--models", "mixer"])
+    with pytest.raises(SystemExit):
+        crossval.main()
+    assert "mixer mixes in DeepFilterNet3's estimates: add DeepFilterNet3 to --models" in \
+        capsys.readouterr().err

@@ -970,3 +970,80 @@ def _sorted_rows(spectra):
     """The rows of ``(frames, 513)`` spectra in lexicographic order (an epoch's order undone)."""
     return spectra[np.lexsort(spectra.T[::-1])]
 
+
+
+# --------------------------------------------------------------------------------------------
+# The mixer: the noisy STFT and a guide's, mixed by two gains per bin
+# --------------------------------------------------------------------------------------------
+
+def test_mixer_shapes():
+    model = M.build_mixer(SMALL_1D)
+    assert model.input_shape == (None, 513, 4) and model.output_shape == (None, 513, 2)
+    assert M.is_mixer(model) and not M.is_mixer(M.build_cnn1d(SMALL_1D))
+    assert M.context_frames(model) == 1 and M.recipe_for(model) == M.CNN1D_RECIPE
+
+
+def test_parts_magnitude_and_gain_mix_arithmetic():
+    """|3 + 4i| = 5 and |-6 + 8i| = 10; ``a X + b D`` part by part."""
+    parts = np.zeros((1, 513, 4), np.float32)
+    parts[0, :, :] = [3.0, 4.0, -6.0, 8.0]
+    magnitudes = keras.ops.convert_to_numpy(M.PartsMagnitude()(parts))
+    np.testing.assert_allclose(magnitudes[0, :2], [[5.0, 10.0]] * 2)
+    gains = np.zeros((1, 513, 2), np.float32)
+    gains[0, :, :] = [0.5, 0.25]
+    mixed = keras.ops.convert_to_numpy(M.GainMix()(gains, parts))
+    np.testing.assert_allclose(mixed[0, 0], [0.5 * 3 + 0.25 * -6, 0.5 * 4 + 0.25 * 8])
+
+
+def test_mixer_input_stacks_the_parts_of_both_spectra(speech_like):
+    noisy, guided = speech_like(8_000, seed=1), speech_like(8_000, seed=2)
+    features = M.mixer_input(noisy, guided)
+    assert features.shape == (1 + 8_000 // dsp.HOP_LENGTH, 513, 4)
+    for signal, parts in ((noisy, features[..., :2]), (guided, features[..., 2:])):
+        magnitude, phase = dsp.stft_frames(signal)
+        np.testing.assert_allclose(parts[..., 0] + 1j * parts[..., 1], magnitude * phase,
+                                   atol=1e-6)
+    with pytest.raises(ValueError, match=r"guide's estimate has shape \(7999,\)"):
+        M.mixer_input(noisy, guided[:-1])
+
+
+def test_a_mixer_with_a_perfect_guide_learns_to_follow_it(noisy_pair):
+    """Guided by the clean signal itself, the mixer's estimate beats the noisy input by far."""
+    clean, dirty = noisy_pair
+    model = M.build_mixer(SMALL_1D)
+    M.train_denoiser(model, clean, dirty, M.Recipe(8, batch_size=16),
+                     guide=lambda noisy: clean)
+    estimate = M.denoise_waveform(model, dirty, guided=clean)
+    assert estimate.shape == dirty.shape
+    assert dsp.snr_db(clean, estimate) > dsp.snr_db(clean, dirty) + 10.0
+
+
+def test_the_mixer_and_its_guide_go_together(noisy_pair):
+    clean, dirty = noisy_pair
+    with pytest.raises(ValueError, match="mixer needs one"):
+        M.train_denoiser(M.build_mixer(SMALL_1D), clean, dirty, M.Recipe(1))
+    with pytest.raises(ValueError, match="a guide is for the mixer"):
+        M.train_denoiser(M.build_cnn1d(SMALL_1D), clean, dirty, M.Recipe(1),
+                         guide=lambda noisy: noisy)
+    with pytest.raises(ValueError, match="pass guided="):
+        M.denoise_waveform(M.build_mixer(SMALL_1D), dirty)
+
+
+@pytest.fixture(scope="module")
+def trained_mixer(noisy_pair, quick_epochs):
+    clean, dirty = noisy_pair
+    model = M.build_mixer(SMALL_1D)
+    M.train_denoiser(model, clean, dirty, M.Recipe(quick_epochs, batch_size=16),
+                     guide=lambda noisy: 0.5 * noisy)
+    return model
+
+
+def test_the_mixer_saves_loads_and_denoises_in_segments(trained_mixer, noisy_pair, tmp_path):
+    dirty = noisy_pair[1]
+    path = tmp_path / "mixer.keras"
+    M.save_denoiser(trained_mixer, path)
+    loaded = keras.saving.load_model(path)
+    whole = M.denoise_waveform(trained_mixer, dirty, guided=0.5 * dirty)
+    np.testing.assert_array_equal(M.denoise_waveform(loaded, dirty, guided=0.5 * dirty), whole)
+    pieces = M.denoise_in_segments(loaded, dirty, 20 * dsp.HOP_LENGTH, guided=0.5 * dirty)
+    np.testing.assert_allclose(pieces, whole, atol=1e-5)
