@@ -17,7 +17,9 @@ import dsp_helpers as dsp
 
 RESULTS_CSV = Path(__file__).resolve().parent / "benchmarks" / "results" / "crossval.csv"
 HEAD = "HEAD"  # code column: the current code regenerates the row
-TAG = "experiments-2026-12"  # code column: the last commit with every rejected option
+TAG = "experiments-2026-12"  # code column: rows of the options removed after commit TAG_COMMIT
+TAG_COMMIT = "cac9031"  # tagged TAG where tags travel; a clone of main has the commit itself
+# Any other code column is the commit (7 hex digits) whose benchmarks.crossval regenerates the row.
 FOLD_CLIP = "fold"  # the clip column of the row that scores the held-out fold itself
 TRAINING_CLIP = "training"  # the clip column of a model scored on the audio it trained on
 COLUMNS = ("recordings", "model", "experiment", "change", "baseline", "baseline_model",

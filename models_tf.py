@@ -1,7 +1,6 @@
 """Keras 1D and 2D CNN denoisers of STFT magnitudes, their training and their use: from one
 noisy spectrum ``(513, 1)`` (1D CNN) or the 20 latest ``(20, 513, 1)`` (2D CNN), a sigmoid gain
-per bin times the current noisy spectrum, the clean magnitude estimate ``(B, 513)``; and the
-mixer, a 1D CNN that mixes the noisy STFT with a pretrained denoiser's."""
+per bin times the current noisy spectrum, the clean magnitude estimate ``(B, 513)``."""
 
 from __future__ import annotations
 
@@ -73,23 +72,6 @@ class CurrentFrameRepeated(keras.layers.Layer):
 
     def call(self, images):
         return keras.ops.repeat(images[:, -1:], images.shape[1], axis=1)
-
-
-@keras.saving.register_keras_serializable(package="denoising")
-class PartsMagnitude(keras.layers.Layer):
-    """STFT parts ``(B, 513, 2k)`` (real, imaginary, ...) to their ``k`` magnitudes ``(B, 513, k)``."""
-
-    def call(self, parts):
-        return keras.ops.sqrt(parts[..., 0::2] ** 2 + parts[..., 1::2] ** 2)
-
-
-@keras.saving.register_keras_serializable(package="denoising")
-class GainMix(keras.layers.Layer):
-    """``a X + b D`` from gains ``(B, 513, 2)`` and the parts of ``X`` and ``D``
-    ``(B, 513, 4)``: the mixed spectrum's real and imaginary parts ``(B, 513, 2)``."""
-
-    def call(self, gains, parts):
-        return gains[..., :1] * parts[..., 0:2] + gains[..., 1:] * parts[..., 2:4]
 
 
 @keras.saving.register_keras_serializable(package="denoising")
@@ -202,14 +184,7 @@ def _conv_network(input_shape: tuple[int, ...], blocks, name: str, seed: int,
     blocks = list(blocks)
     if not blocks:
         raise ValueError(f"{name}: needs at least one convolution block")
-    model = _gain_network(input_shape, _convolutions(blocks, len(input_shape)), name, seed,
-                          past_frames)
-    _check_dimensions(model, input_shape, blocks)
-    return model
-
-
-def _convolutions(blocks, dims: int) -> Callable:
-    """``features -> features`` through ``blocks`` of ``dims``-D convolutions."""
+    dims = len(input_shape)
     conv = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}[dims]
     pool = {1: keras.layers.MaxPooling1D, 2: keras.layers.MaxPooling2D}[dims]
 
@@ -223,7 +198,9 @@ def _convolutions(blocks, dims: int) -> Callable:
                 features = pool(block.pool, padding="valid", name=f"pool{index}")(features)
         return features
 
-    return convolutions
+    model = _gain_network(input_shape, convolutions, name, seed, past_frames)
+    _check_dimensions(model, input_shape, blocks)
+    return model
 
 
 def _check_dimensions(model: keras.Model, input_shape, blocks) -> None:
@@ -278,27 +255,6 @@ def build_fc(hidden_units=(1024, 1024), seed: int = 0) -> keras.Model:
     return _gain_network((dsp.N_BINS,), dense_layers, "fc", seed)
 
 
-def build_mixer(blocks=DEFAULT_CNN1D_BLOCKS, seed: int = 0) -> keras.Model:
-    """The personalised denoiser: :func:`build_cnn1d` seeing two log spectra, the noisy ``X``
-    and a pretrained denoiser's estimate ``D`` of it, given as STFT parts ``(513, 4)`` (Re X,
-    Im X, Re D, Im D); two sigmoid gains per bin mix them, ``a X + b D``, output as real and
-    imaginary parts ``(B, 513, 2)``. ``a = g / 2, b = 1 / 2`` is the two waveforms' mean."""
-    keras.utils.set_random_seed(seed)
-    parts = keras.Input(shape=(dsp.N_BINS, 4), name="noisy_and_guide_parts")
-    features = PartsMagnitude(name="magnitudes")(parts)
-    features = LogMagnitude(name="log_magnitude")(features)
-    features = keras.layers.Normalization(axis=(1, 2), name="standardise_bins")(features)
-    features = keras.layers.Flatten(name="flatten")(_convolutions(blocks, 1)(features))
-    gains = keras.layers.Dense(2 * dsp.N_BINS, activation="sigmoid", name="dense_gains")(features)
-    gains = keras.layers.Reshape((dsp.N_BINS, 2), name="gains")(gains)
-    return keras.Model(parts, GainMix(name="mixed_spectrum")(gains, parts), name="mixer")
-
-
-def is_mixer(model: keras.Model) -> bool:
-    """Whether ``model`` mixes the noisy STFT with a guide's (:func:`build_mixer`)."""
-    return model.input_shape[-1] == 4
-
-
 @dataclass(frozen=True)
 class Recipe:
     """How :func:`train_denoiser` trains: Adam's rate falls on a half cosine over ``epochs``, and
@@ -322,11 +278,11 @@ class Recipe:
 CNN1D_RECIPE = Recipe(epochs=120)
 CNN2D_RECIPE = Recipe(epochs=200, past_dropout=1.0)
 FC_RECIPE = Recipe(epochs=120, batch_size=64)  # with the CNNs' 32 the FC network scored lower
-RECIPES = {"cnn1d": CNN1D_RECIPE, "cnn2d": CNN2D_RECIPE, "fc": FC_RECIPE, "mixer": CNN1D_RECIPE}
+RECIPES = {"cnn1d": CNN1D_RECIPE, "cnn2d": CNN2D_RECIPE, "fc": FC_RECIPE}
 
 
 def recipe_for(model: keras.Model) -> Recipe:
-    """The adopted :class:`Recipe` of ``model``, by its name (a key of :data:`RECIPES`)."""
+    """The adopted :class:`Recipe` of ``model``, by its name (``cnn1d``, ``cnn2d`` or ``fc``)."""
     if model.name not in RECIPES:
         raise ValueError(f"no recipe for a model named {model.name!r}; pass one of "
                          f"{sorted(RECIPES)} or a Recipe")
@@ -353,46 +309,27 @@ def context_frames(model: keras.Model) -> int:
 
 
 def as_model_input(windows: np.ndarray, frames: int) -> np.ndarray:
-    """Windows ``(B, frames, 513)`` as model input, ``(B, 513, 1)`` or ``(B, frames, 513, 1)``;
-    the mixer's ``(B, 1, 513, 4)`` as ``(B, 513, 4)``."""
+    """Windows ``(B, frames, 513)`` as model input, ``(B, 513, 1)`` or ``(B, frames, 513, 1)``."""
     if frames == 1:
-        return windows.reshape(len(windows), dsp.N_BINS, -1)
+        return windows.reshape(len(windows), dsp.N_BINS, 1)
     return windows[..., np.newaxis]
-
-
-def spectrum_parts(signal: np.ndarray) -> np.ndarray:
-    """The real and imaginary parts ``(frames, 513, 2)`` of a ``(samples,)`` signal's STFT."""
-    magnitude, phase = dsp.stft_frames(signal)
-    spectrum = magnitude * phase
-    return np.stack([spectrum.real, spectrum.imag], axis=-1).astype(np.float32)
-
-
-def mixer_input(noisy: np.ndarray, guided: np.ndarray) -> np.ndarray:
-    """The mixer's input ``(frames, 513, 4)``: :func:`spectrum_parts` of a noisy signal and of
-    the guide's estimate of it, two ``(samples,)`` signals of the same length."""
-    if np.shape(noisy) != np.shape(guided):
-        raise ValueError(f"the guide's estimate has shape {np.shape(guided)}, the noisy signal "
-                         f"{np.shape(noisy)}: they must be the same length")
-    return np.concatenate([spectrum_parts(noisy), spectrum_parts(guided)], axis=-1)
 
 
 # --- Training ---
 
 class RemixedEpochs:
     """Each epoch's windows and phase-sensitive targets, shuffled; odd epochs re-mix the noise
-    shifted at random, and ``past_dropout`` strips windows of their past, less every epoch.
-    With a ``guide`` (a ``signal -> signal`` denoiser), the mixer's: :func:`mixer_input` of each
-    mixture and the clean :func:`spectrum_parts`."""
+    shifted at random, and ``past_dropout`` strips windows of their past, less every epoch."""
 
     def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, seed: int,
                  silence_level: float = dsp.SILENCE_MAGNITUDE, epochs: int = 1,
-                 past_dropout: float = 0.0, guide: Callable | None = None):
+                 past_dropout: float = 0.0):
         if not 0.0 <= past_dropout <= 1.0:
             raise ValueError(f"past_dropout must be in [0, 1], got {past_dropout}")
         self.past_dropout = past_dropout if frames > 1 else 0.0
         self.decay_epochs = max(epochs - 1, 1)
         self.clean, self.noise, self.frames = clean, noise, frames
-        self.silence_level, self.guide = silence_level, guide
+        self.silence_level = silence_level
         self.rng = np.random.default_rng(seed)
         self.clean_magnitude, self.clean_phase = dsp.stft_frames(clean)
         self.count = len(self.clean_magnitude)
@@ -402,10 +339,7 @@ class RemixedEpochs:
 
     def _mixture(self, shift: int) -> tuple[np.ndarray, np.ndarray]:
         """Padded noisy input and target of the speech plus the noise shifted by ``shift``."""
-        noisy = self.clean + np.roll(self.noise, shift)
-        if self.guide is not None:
-            return mixer_input(noisy, self.guide(noisy)), spectrum_parts(self.clean)
-        noisy_magnitude, noisy_phase = dsp.stft_frames(noisy)
+        noisy_magnitude, noisy_phase = dsp.stft_frames(self.clean + np.roll(self.noise, shift))
         silence = dsp.silence_frames(self.frames - 1, int(self.rng.integers(2**31)),
                                      self.silence_level)
         target = dsp.target_magnitude(self.clean_magnitude, self.clean_phase, noisy_phase,
@@ -447,21 +381,20 @@ class TrainingRun:
         return f"{self.epochs} epochs in {self.seconds:.1f} s; kept the last weights"
 
 
-def _standardise_bins(model: keras.Model, magnitudes: np.ndarray) -> None:
-    """Fit the per-bin standardisation to the log of the spectra ``model`` sees, ``(frames,
-    513)`` (the mixer's: ``(frames, 513, 2)``)."""
-    log_spectra = keras.ops.convert_to_numpy(model.get_layer("log_magnitude")(magnitudes))
-    shape = (-1, 1, dsp.N_BINS, 1) if context_frames(model) > 1 else \
-        (-1, dsp.N_BINS, model.get_layer("standardise_bins").input.shape[-1])
+def _adapt_input_compression(model: keras.Model, noisy_magnitude: np.ndarray) -> None:
+    """Fit the log floor and per-bin standardisation to noisy spectra ``(frames, 513)``."""
+    log_magnitude = model.get_layer("log_magnitude")
+    log_magnitude.adapt(noisy_magnitude)
+    log_spectra = keras.ops.convert_to_numpy(log_magnitude(noisy_magnitude))
+    shape = (-1, dsp.N_BINS, 1) if context_frames(model) == 1 else (-1, 1, dsp.N_BINS, 1)
     model.get_layer("standardise_bins").adapt(log_spectra.reshape(shape))
 
 
 def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
-                   recipe: Recipe | None = None, *, seed: int = 0, epochs: int | None = None,
-                   guide: Callable | None = None) -> TrainingRun:
+                   recipe: Recipe | None = None, *, seed: int = 0,
+                   epochs: int | None = None) -> TrainingRun:
     """Train ``model`` on a pair of ``(samples,)`` signals with ``recipe`` (default: its own),
-    seeded; the squared error is in units of :func:`typical_magnitude` squared. The mixer
-    needs its ``guide``, the ``signal -> signal`` denoiser whose estimates it mixes in."""
+    seeded; the squared error is in units of :func:`typical_magnitude` squared."""
     clean = np.asarray(clean, dtype=np.float32)
     dirty = np.asarray(dirty, dtype=np.float32)
     if clean.shape != dirty.shape or clean.ndim != 1:
@@ -470,15 +403,11 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
     recipe = recipe_for(model) if recipe is None else recipe
     if epochs is not None:
         recipe = replace(recipe, epochs=epochs)
-    if is_mixer(model) != (guide is not None):
-        raise ValueError(f"{model.name}: a guide is for the mixer, and the mixer needs one")
     keras.utils.set_random_seed(seed)
     training_magnitude = dsp.stft_frames(dirty)[0]
-    model.get_layer("log_magnitude").adapt(training_magnitude)
+    _adapt_input_compression(model, training_magnitude)
     examples = RemixedEpochs(clean, dirty - clean, context_frames(model), seed,
-                             silence_level(model), recipe.epochs, recipe.past_dropout, guide)
-    _standardise_bins(model, training_magnitude if guide is None else
-                      model.get_layer("magnitudes")(examples.recorded[0]))
+                             silence_level(model), recipe.epochs, recipe.past_dropout)
     model.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate), loss="mse",
                   loss_weights=[typical_magnitude(training_magnitude) ** -2],
                   steps_per_execution=STEPS_PER_EXECUTION)
@@ -514,36 +443,22 @@ def denoise_magnitude(model: keras.Model, noisy_magnitude: np.ndarray,
     frames = context_frames(model)
     windows = dsp.frame_windows(noisy_magnitude, frames, pad=frames > 1,  # a view, no copy
                                 silence_level=silence_level(model))
-    return _predicted_in_chunks(model, windows, chunk_frames)
+    estimate = np.empty(noisy_magnitude.shape, dtype=np.float32)
+    for start in range(0, len(windows), chunk_frames):
+        chunk = as_model_input(windows[start:start + chunk_frames], frames)
+        estimate[start:start + chunk_frames] = model.predict_on_batch(chunk)
+    return estimate
 
 
-def _predicted_in_chunks(model: keras.Model, windows: np.ndarray, chunk_frames: int = 1024):
-    """``model``'s outputs for :func:`as_model_input` of ``windows``, ``chunk_frames`` at a time."""
-    frames = context_frames(model)
-    outputs = [model.predict_on_batch(as_model_input(windows[start:start + chunk_frames], frames))
-               for start in range(0, len(windows), chunk_frames)]
-    return np.concatenate(outputs).astype(np.float32)
-
-
-def denoise_waveform(model: keras.Model, noisy: np.ndarray,
-                     guided: np.ndarray | None = None) -> np.ndarray:
-    """Denoise a ``(samples,)`` signal, keeping the noisy phase; same length. The mixer mixes
-    in ``guided``, its guide's estimate of ``noisy``, and keeps the mixture's phase."""
-    if is_mixer(model):
-        if guided is None:
-            raise ValueError(f"{model.name} mixes the noisy signal with a guide's estimate of "
-                             f"it: pass guided=")
-        parts = _predicted_in_chunks(model, mixer_input(noisy, guided))
-        spectrum = parts[..., 0] + 1j * parts[..., 1]
-        return dsp.reconstruct(np.abs(spectrum), np.exp(1j * np.angle(spectrum)), len(noisy))
+def denoise_waveform(model: keras.Model, noisy: np.ndarray) -> np.ndarray:
+    """Denoise a ``(samples,)`` signal, keeping the noisy phase; same length."""
     noisy_magnitude, noisy_phase = dsp.stft_frames(noisy)
     estimate = denoise_magnitude(model, noisy_magnitude)
     return dsp.reconstruct(estimate, noisy_phase, len(noisy))
 
 
 def denoise_in_segments(model: keras.Model, signal: np.ndarray, segment_samples: int,
-                        progress: Callable[[int, int], None] | None = None,
-                        guided: np.ndarray | None = None) -> np.ndarray:
+                        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """:func:`denoise_waveform` (to rounding) in segments of ``segment_samples``, with context;
     ``progress(samples done, total)`` after each."""
     if segment_samples <= 0 or segment_samples % dsp.HOP_LENGTH:
@@ -555,8 +470,7 @@ def denoise_in_segments(model: keras.Model, signal: np.ndarray, segment_samples:
     for start in range(0, len(signal), segment_samples):
         stop = min(start + segment_samples, len(signal))
         first = max(start - before, 0)
-        piece = denoise_waveform(model, signal[first:stop + after],
-                                 None if guided is None else guided[first:stop + after])
+        piece = denoise_waveform(model, signal[first:stop + after])
         denoised[start:stop] = piece[start - first:stop - first]
         if progress is not None:
             progress(stop, len(signal))

@@ -17,11 +17,9 @@ options given, and denoises the fold as a recording of its own; it also denoises
 clip that has a clean reference. With both CNNs, their average (``ensemble``) is scored too:
 both keep the noisy phase, so averaging the waveforms averages the magnitudes. The pretrained
 reference denoisers (``RNNoise``, ``DeepFilterNet3``; trained on nothing here) are scored on the
-same folds, as experiment ``pretrained``, where this platform runs them.
-The ``mixer`` (``models_tf.build_mixer``) trains with ``DeepFilterNet3`` as its guide, which
-must then be among ``--models``; each trained model's estimate is also combined, untrained, with
-each reference's (``"{model}+{reference} mean"`` of the waveforms, ``... geometric`` mean of the
-magnitudes).
+same folds, as experiment ``pretrained``, where this platform runs them; each trained model's
+estimate is also combined, untrained, with each reference's (``"{model}+{reference} mean"`` of
+the waveforms, ``... geometric`` mean of the magnitudes).
 
 ``--shares`` below 1 draws the learning curve: the model trains on that share of the rest of the
 pair only, taken from the parts nearest the scored fold first. ``--score-training`` also scores
@@ -35,8 +33,9 @@ row of the same recordings, backend, model, experiment, seed, share, fold and cl
 table of changes with their paired differences (``cross_validation``: seeds averaged within a
 fold, mean ± standard error over folds; a change wins only beyond twice its standard error);
 ``--markdown`` prints that table, with the commands that rerun each change, for
-``benchmarks/README.md``. Rows that only the tag ``experiments-2026-12`` can regenerate (their
-``code`` column) are rerun there, with ``--variants`` naming the experiment.
+``benchmarks/README.md``. Rows that only an earlier commit can regenerate (their ``code``
+column) are rerun there; those of the tag ``experiments-2026-12`` (commit cac9031) with
+``--variants`` naming the experiment.
 """
 
 from __future__ import annotations
@@ -44,6 +43,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import functools
 import shlex
 import time
 from collections import defaultdict
@@ -55,9 +55,20 @@ import cross_validation as cv
 import dsp_helpers as dsp
 import models_tf
 
+# Layouts tried against the chosen ones at the notebook's budget: the 1D CNN with half its kernels
+# (K = 16, 32, 32, the starting recipe's) and with twice them, and the 2D CNN's former layout,
+# the 20 frames merged four at a time by the first layer, then the five rows into one.
+CNN1D_K16 = tuple(dataclasses.replace(b, filters=b.filters // 2)
+                  for b in models_tf.DEFAULT_CNN1D_BLOCKS)
+CNN1D_K64 = tuple(dataclasses.replace(b, filters=2 * b.filters)
+                  for b in models_tf.DEFAULT_CNN1D_BLOCKS)
+CNN2D_TIME_FOURS = (models_tf.ConvBlock(16, (4, 9), (4, 2)),
+                    models_tf.ConvBlock(32, (5, 7), (1, 2)), models_tf.ConvBlock(32, (1, 5), (1, 2)))
 TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
-           "fc": models_tf.build_fc, "mixer": models_tf.build_mixer}
-MIXER, MIXER_GUIDE = "mixer", "DeepFilterNet3"  # the mixer mixes in this denoiser's estimates
+           "fc": models_tf.build_fc,
+           "cnn1d-K16": functools.partial(models_tf.build_cnn1d, CNN1D_K16),
+           "cnn1d-K64": functools.partial(models_tf.build_cnn1d, CNN1D_K64),
+           "cnn2d-fours": functools.partial(models_tf.build_cnn2d, CNN2D_TIME_FOURS)}
 ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
 ENSEMBLED = ("cnn1d", "cnn2d")
 PAST_FRAMES = ("cnn2d",)  # the trained models that see past frames (and past-frame dropout)
@@ -217,7 +228,6 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                 references[name] = {clip: denoise(noisy)
                                     for clip, (noisy, _) in fold_clips.items()}
                 record(name, Experiment(PRETRAINED), references[name], fold_clips, fold_base)
-        guide = reference_denoiser(MIXER_GUIDE) if MIXER in models else None
         for seed in seeds:
             for share in shares:
                 training = nearest_training_ranges(len(clean), fold, share)
@@ -232,16 +242,12 @@ def cross_validate(recordings: dsp.Recordings, folds: int, models: list[str],
                 for name in [m for m in models if m in TRAINED]:
                     model = TRAINED[name](seed=seed)
                     recipe = experiment.recipe(model)
-                    mixer_guide = guide if name == MIXER else None
                     run = models_tf.train_denoiser(model, train_clean, train_dirty, recipe,
-                                                   seed=seed, guide=mixer_guide)
+                                                   seed=seed)
                     if models_tf.context_frames(model) == 1:  # a network without a past
                         recipe = dataclasses.replace(recipe, past_dropout=0.0)
-                    estimates[name] = {
-                        clip: models_tf.denoise_waveform(model, noisy, mixer_guide and (
-                            references[MIXER_GUIDE].get(clip) if clip in fold_clips
-                            else mixer_guide(noisy)))
-                        for clip, (noisy, _) in clips.items()}
+                    estimates[name] = {clip: models_tf.denoise_waveform(model, noisy)
+                                       for clip, (noisy, _) in clips.items()}
                     record(name, experiment, estimates[name], clips, base, seed, share, recipe,
                            round(run.seconds, 2), len(train_clean))
                 if all(name in estimates for name in ENSEMBLED):
@@ -346,10 +352,11 @@ def _recipe_options(rows: list[dict], models: list[str]) -> list[str]:
                            ("past_dropout", "--past-dropout")):
         wanted, defaults = {}, {}
         for name in models:
-            if column == "past_dropout" and name not in PAST_FRAMES:
+            network = name.split("-")[0]  # a layout's recipe is its network's
+            if column == "past_dropout" and network not in PAST_FRAMES:
                 continue  # a network without past frames ignores past-frame dropout
             value = next(r[column] for r in rows if r["model"] == name)
-            default = getattr(models_tf.RECIPES[name], column)
+            default = getattr(models_tf.RECIPES[network], column)
             wanted[name] = value / default if column == "epochs" else value
             defaults[name] = 1.0 if column == "epochs" else default
         values = set(wanted.values())
@@ -357,7 +364,8 @@ def _recipe_options(rows: list[dict], models: list[str]) -> list[str]:
             epochs = {name: next(r["epochs"] for r in rows if r["model"] == name)
                       for name in wanted}
             fitting = [scale for scale in sorted({round(value, 2) for value in values})
-                       if all(max(1, round(scale * models_tf.RECIPES[name].epochs)) == count
+                       if all(max(1, round(scale * models_tf.RECIPES[name.split("-")[0]].epochs))
+                              == count
                               for name, count in epochs.items())]
             values = {fitting[0]} if fitting else values
         if len(values) > 1:
@@ -383,7 +391,7 @@ def rerun_command(rows: list[dict], recordings: str, backend: str, experiment: s
     code = {r["code"] for r in entry}
     if len(code) > 1:
         raise ValueError(f"{experiment}: rows of {models} need different code {sorted(code)}")
-    if code == {cv.HEAD}:
+    if code != {cv.TAG}:
         words += ["--experiment", experiment]
         if described is not None:
             for option, value in (("--change", described.change),
@@ -402,9 +410,10 @@ def rerun_command(rows: list[dict], recordings: str, backend: str, experiment: s
     if any(r["clip"] == cv.TRAINING_CLIP for r in entry):
         words.append("--score-training")
     command = shlex.join(words)
-    if code == {cv.TAG}:
+    if code != {cv.HEAD}:
         jax = "KERAS_BACKEND=jax " if backend == "jax" else ""
-        command = f"git checkout {cv.TAG} && {jax}{command}"
+        commit = cv.TAG_COMMIT if code == {cv.TAG} else code.pop()
+        command = f"git checkout {commit} && {jax}{command}"
     return command
 
 
@@ -572,8 +581,6 @@ def main() -> None:
         parser.error("--experiment NAME is required to run (or --summary to read)")
     if args.baseline_model and not args.baseline:
         parser.error("--baseline-model needs --baseline")
-    if MIXER in args.models and MIXER_GUIDE not in args.models:
-        parser.error(f"{MIXER} mixes in {MIXER_GUIDE}'s estimates: add {MIXER_GUIDE} to --models")
     experiment = Experiment(args.experiment, args.change, args.baseline, args.baseline_model,
                             args.epochs, args.epoch_scale, args.batch_size, args.learning_rate,
                             args.past_dropout)

@@ -4,6 +4,7 @@ change, the summaries, and a short end-to-end run."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -123,7 +124,8 @@ def test_the_shipped_results_name_what_varies_and_what_regenerates_them():
     assert len(keys) == len(set(keys))
     combinations = {f"{trained}+{reference} {kind}" for trained in crossval.TRAINED
                     for reference in crossval.REFERENCES for kind in crossval.COMBINATIONS}
-    assert {row["code"] for row in rows} <= {cv.HEAD, cv.TAG}
+    assert all(row["code"] in (cv.HEAD, cv.TAG) or re.fullmatch("[0-9a-f]{7}", row["code"])
+               for row in rows)
     assert {row["backend"] for row in rows} <= {"tensorflow", "jax"}
     for row in rows:
         if row["code"] == cv.HEAD:
@@ -173,8 +175,15 @@ def test_a_change_at_head_is_rerun_with_its_recipe_options_and_columns():
 
 def test_an_old_change_is_rerun_at_the_tag_under_its_backend():
     assert crossval.rerun_command(_rerun_rows(), "standin", "jax", "old", ["cnn2d-fours"]) == (
-        f"git checkout {cv.TAG} && KERAS_BACKEND=jax python -m benchmarks.crossval "
+        f"git checkout {cv.TAG_COMMIT} && KERAS_BACKEND=jax python -m benchmarks.crossval "
         f"--models cnn2d-fours --variants old")
+
+
+def test_a_row_of_an_earlier_commit_is_rerun_there_as_at_head():
+    rows = [_row("cnn1d", "quick", 1, 10.0, code="dfde573", batch_size=16)]
+    assert crossval.rerun_command(rows, "standin", "tensorflow", "quick", ["cnn1d"]) == (
+        "git checkout dfde573 && python -m benchmarks.crossval --models cnn1d --experiment "
+        "quick --epoch-scale 0.5 --batch-size 16")
 
 
 def test_one_command_cannot_give_two_models_different_options():
@@ -276,26 +285,3 @@ def test_combinations_average_waveforms_or_magnitudes(speech_like):
     np.testing.assert_allclose(crossval.COMBINATIONS["geometric"](first, first, first), first,
                                atol=1e-5)
 
-
-def test_the_mixer_trains_with_deepfilternet3_as_its_guide(write_wav, tmp_path, noisy_pair,
-                                                          monkeypatch):
-    """With a stand-in guide (half the signal), the mixer gets its rows, and so do its
-    untrained combinations with the guide."""
-    monkeypatch.setattr(crossval, "reference_denoiser", lambda name: lambda signal: 0.5 * signal)
-    rows = crossval.cross_validate(_recordings(write_wav, tmp_path, noisy_pair), 2,
-                                   ["mixer", crossval.MIXER_GUIDE],
-                                   crossval.Experiment("quick", epochs=1), [0], [1.0],
-                                   only_folds=[2])
-    assert [r["model"] for r in rows] == [
-        "DeepFilterNet3", "mixer", "mixer+DeepFilterNet3 mean", "mixer+DeepFilterNet3 geometric"]
-    start, stop = crossval.fold_ranges(len(noisy_pair[0]), 2)[1]
-    clean, dirty = noisy_pair[0][start:stop], noisy_pair[1][start:stop]
-    assert rows[0]["snr_db"] == pytest.approx(dsp.snr_db(clean, 0.5 * dirty))
-
-
-def test_the_mixer_needs_its_guide_among_the_models(monkeypatch, capsys):
-    monkeypatch.setattr("sys.argv", ["crossval", "--experiment", "x", "--models", "mixer"])
-    with pytest.raises(SystemExit):
-        crossval.main()
-    assert "mixer mixes in DeepFilterNet3's estimates: add DeepFilterNet3 to --models" in \
-        capsys.readouterr().err
