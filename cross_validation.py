@@ -16,10 +16,9 @@ import numpy as np
 import dsp_helpers as dsp
 
 RESULTS_CSV = Path(__file__).resolve().parent / "benchmarks" / "results" / "crossval.csv"
-HEAD = "HEAD"  # code column: the current code regenerates the row
-TAG = "experiments-2026-12"  # code column: rows of the options removed after commit TAG_COMMIT
-TAG_COMMIT = "cac9031"  # tagged TAG where tags travel; a clone of main has the commit itself
-# Any other code column is the commit (7 hex digits) whose benchmarks.crossval regenerates the row.
+# The code column: HEAD (the current code regenerates the row), TAG (the options removed after
+# commit TAG_COMMIT, tagged TAG where tags travel), or the 7-digit commit that regenerates it.
+HEAD, TAG, TAG_COMMIT = "HEAD", "experiments-2026-12", "cac9031"
 FOLD_CLIP = "fold"  # the clip column of the row that scores the held-out fold itself
 TRAINING_CLIP = "training"  # the clip column of a model scored on the audio it trained on
 COLUMNS = ("recordings", "model", "experiment", "change", "baseline", "baseline_model",
@@ -31,8 +30,7 @@ _INTEGERS = ("epochs", "batch_size", "seed", "fold", "train_samples")
 _FLOATS = ("learning_rate", "past_dropout", "share", "snr_db", "noisy_snr_db", "ceiling_snr_db",
            "train_seconds")
 
-# The experiment whose rows are the adopted recipes (models_tf.RECIPES) at their full budget.
-CHOSEN = "batch-32-past-dropout-decay-epochs-x2"
+CHOSEN = "batch-32-past-dropout-decay-epochs-x2"  # the adopted recipes at their full budget
 # The (model, experiment) entries whose change was kept, giving the recipes of models_tf.
 ADOPTED = frozenset({
     ("cnn1d-K16", "no-validation"), ("cnn2d-fours", "no-validation"), ("fc", "no-validation"),

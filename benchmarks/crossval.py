@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import functools
 import shlex
 import time
 from collections import defaultdict
@@ -55,20 +54,8 @@ import cross_validation as cv
 import dsp_helpers as dsp
 import models_tf
 
-# Layouts tried against the chosen ones at the notebook's budget: the 1D CNN with half its kernels
-# (K = 16, 32, 32, the starting recipe's) and with twice them, and the 2D CNN's former layout,
-# the 20 frames merged four at a time by the first layer, then the five rows into one.
-CNN1D_K16 = tuple(dataclasses.replace(b, filters=b.filters // 2)
-                  for b in models_tf.DEFAULT_CNN1D_BLOCKS)
-CNN1D_K64 = tuple(dataclasses.replace(b, filters=2 * b.filters)
-                  for b in models_tf.DEFAULT_CNN1D_BLOCKS)
-CNN2D_TIME_FOURS = (models_tf.ConvBlock(16, (4, 9), (4, 2)),
-                    models_tf.ConvBlock(32, (5, 7), (1, 2)), models_tf.ConvBlock(32, (1, 5), (1, 2)))
 TRAINED = {"cnn1d": models_tf.build_cnn1d, "cnn2d": models_tf.build_cnn2d,
-           "fc": models_tf.build_fc,
-           "cnn1d-K16": functools.partial(models_tf.build_cnn1d, CNN1D_K16),
-           "cnn1d-K64": functools.partial(models_tf.build_cnn1d, CNN1D_K64),
-           "cnn2d-fours": functools.partial(models_tf.build_cnn2d, CNN2D_TIME_FOURS)}
+           "fc": models_tf.build_fc}
 ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
 ENSEMBLED = ("cnn1d", "cnn2d")
 PAST_FRAMES = ("cnn2d",)  # the trained models that see past frames (and past-frame dropout)
@@ -398,7 +385,8 @@ def rerun_command(rows: list[dict], recordings: str, backend: str, experiment: s
                                   ("--baseline", described.baseline),
                                   ("--baseline-model", described.baseline_model)):
                 words += [option, value] if value else []
-        words += _recipe_options(entry, [name for name in trained if name in TRAINED])
+        words += _recipe_options(entry, [name for name in trained
+                                         if name.split("-")[0] in TRAINED])
     else:
         words += ["--variants", experiment]
     seeds = sorted({r["seed"] for r in entry})
