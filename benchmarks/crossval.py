@@ -330,6 +330,11 @@ def _versus(change: cv.Change) -> str:
     return f"{change.baseline_model} {change.baseline}".strip()
 
 
+def _network(model: str) -> str:
+    """The network a model of the results is built on: ``cnn1d-K16`` -> ``cnn1d``."""
+    return model.split("-")[0]
+
+
 def _recipe_options(rows: list[dict], models: list[str]) -> list[str]:
     """Command-line options that give ``models`` the recipe values of ``rows`` (one value per
     column across the models; only those that differ from some model's recipe)."""
@@ -339,7 +344,7 @@ def _recipe_options(rows: list[dict], models: list[str]) -> list[str]:
                            ("past_dropout", "--past-dropout")):
         wanted, defaults = {}, {}
         for name in models:
-            network = name.split("-")[0]  # a layout's recipe is its network's
+            network = _network(name)  # a layout's recipe is its network's
             if column == "past_dropout" and network not in PAST_FRAMES:
                 continue  # a network without past frames ignores past-frame dropout
             value = next(r[column] for r in rows if r["model"] == name)
@@ -351,7 +356,7 @@ def _recipe_options(rows: list[dict], models: list[str]) -> list[str]:
             epochs = {name: next(r["epochs"] for r in rows if r["model"] == name)
                       for name in wanted}
             fitting = [scale for scale in sorted({round(value, 2) for value in values})
-                       if all(max(1, round(scale * models_tf.RECIPES[name.split("-")[0]].epochs))
+                       if all(max(1, round(scale * models_tf.RECIPES[_network(name)].epochs))
                               == count
                               for name, count in epochs.items())]
             values = {fitting[0]} if fitting else values
@@ -386,7 +391,7 @@ def rerun_command(rows: list[dict], recordings: str, backend: str, experiment: s
                                   ("--baseline-model", described.baseline_model)):
                 words += [option, value] if value else []
         words += _recipe_options(entry, [name for name in trained
-                                         if name.split("-")[0] in TRAINED])
+                                         if _network(name) in TRAINED])
     else:
         words += ["--variants", experiment]
     seeds = sorted({r["seed"] for r in entry})
