@@ -41,9 +41,9 @@ class RecordingSetError(ValueError):
 
 # --- Reading and writing audio ---
 
-def load_audio(path, sample_rate: int = SAMPLE_RATE, verbose: bool = True) -> np.ndarray:
-    """A mono float32 ``(samples,)`` signal at ``sample_rate`` Hz, with ``verbose`` notes on
-    stderr; :class:`AudioFileError` for a missing, empty, unreadable or non-finite file."""
+def load_audio(path, verbose: bool = True) -> np.ndarray:
+    """A mono float32 ``(samples,)`` signal at :data:`SAMPLE_RATE` Hz, with ``verbose`` notes
+    on stderr; :class:`AudioFileError` for a missing, empty, unreadable or non-finite file."""
     path = Path(path)
     if not path.exists():
         raise AudioFileError(f"{path}: file not found")
@@ -68,11 +68,11 @@ def load_audio(path, sample_rate: int = SAMPLE_RATE, verbose: bool = True) -> np
     if signal.shape[1] > 1 and verbose:
         print(f"note: {path.name}: mixed {signal.shape[1]} channels down to mono",
               file=sys.stderr)
-    if file_rate != sample_rate:
+    if file_rate != SAMPLE_RATE:
         if verbose:
-            print(f"note: {path.name}: resampled from {file_rate} Hz to {sample_rate} Hz",
+            print(f"note: {path.name}: resampled from {file_rate} Hz to {SAMPLE_RATE} Hz",
                   file=sys.stderr)
-        mono = librosa.resample(mono, orig_sr=file_rate, target_sr=sample_rate)
+        mono = librosa.resample(mono, orig_sr=file_rate, target_sr=SAMPLE_RATE)
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
@@ -150,7 +150,9 @@ def replaced_atomically(path) -> Iterator[Path]:
 
 def save_audio(path, signal: np.ndarray, sample_rate: int = SAMPLE_RATE,
                overwrite: bool = False) -> Path:
-    """Write a ``(samples,)`` signal as clipped 16-bit WAV atomically, or raise ``OSError``."""
+    """Write a ``(samples,)`` signal as clipped 16-bit WAV atomically, or raise ``OSError``.
+
+    Notebook: §7.1."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: already exists (pass overwrite=True to replace it)")
@@ -166,11 +168,11 @@ def save_audio(path, signal: np.ndarray, sample_rate: int = SAMPLE_RATE,
     return path
 
 
-def excerpt(signal: np.ndarray, seconds: float, start_seconds: float = 0.0,
-            sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """At most ``seconds`` of ``signal`` starting at ``start_seconds``: ``(samples,)``."""
-    start = int(round(start_seconds * sample_rate))
-    return signal[start:start + int(round(seconds * sample_rate))]
+def excerpt(signal: np.ndarray, seconds: float, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The first ``seconds`` (at most) of a ``(samples,)`` signal at ``sample_rate`` Hz.
+
+    Notebook: §2, §4.4, §5.4 (and §6.2 through ``report_helpers.listening_rows``)."""
+    return signal[:int(round(seconds * sample_rate))]
 
 
 # --- Finding the recordings: the course files when supplied, else the stand-in set ---
@@ -266,7 +268,9 @@ def find_recordings(audio_dir="audio", ignore_course_files: bool = False) -> Rec
 
 
 def select_recordings(audio_dir="audio") -> Recordings:
-    """:func:`find_recordings`, ignoring the course files if ``HOMEWORK2_RECORDINGS=standin``."""
+    """:func:`find_recordings`, ignoring the course files if ``HOMEWORK2_RECORDINGS=standin``.
+
+    Notebook: §1."""
     choice = os.environ.get(RECORDINGS_VARIABLE, "")
     if choice not in ("", "standin"):
         raise ValueError(f"{RECORDINGS_VARIABLE}={choice!r} is not understood: set it to "
@@ -276,7 +280,9 @@ def select_recordings(audio_dir="audio") -> Recordings:
 
 
 def load_pair(clean_path, noisy_path) -> tuple[np.ndarray, np.ndarray]:
-    """A clean recording and its noisy version: two ``(samples,)`` signals of equal length."""
+    """A clean recording and its noisy version: two ``(samples,)`` signals of equal length.
+
+    Notebook: §2."""
     clean, noisy = load_audio(clean_path), load_audio(noisy_path)
     if len(clean) != len(noisy):
         raise AudioFileError(f"{noisy_path}: {len(noisy)} samples, but its clean version "
@@ -285,7 +291,9 @@ def load_pair(clean_path, noisy_path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_test_clips(recordings: Recordings) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-    """Every test clip as ``name -> (noisy, clean or None)``, each ``(samples,)``."""
+    """Every test clip as ``name -> (noisy, clean or None)``, each ``(samples,)``.
+
+    Notebook: §2."""
     clips = {}
     for name, clip in recordings.tests.items():
         clean, noisy = (load_pair(clip.clean, clip.noisy) if clip.clean
@@ -298,7 +306,9 @@ def load_test_clips(recordings: Recordings) -> dict[str, tuple[np.ndarray, np.nd
 
 def stft_frames(signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Magnitude ``(frames, 513)`` float32 and unit-modulus phase ``(frames, 513)`` complex64
-    of a ``(samples,)`` signal, with ``frames = 1 + samples // 512`` (centred frames)."""
+    of a ``(samples,)`` signal, with ``frames = 1 + samples // 512`` (centred frames).
+
+    Notebook: §3."""
     signal = np.asarray(signal, dtype=np.float32)
     if signal.ndim != 1:
         raise ValueError(f"expected a 1-D signal, got shape {signal.shape}")
@@ -314,7 +324,9 @@ def silence_frames(count: int, seed: int = 0, level: float = SILENCE_MAGNITUDE) 
 def frame_windows(magnitude: np.ndarray, window: int = WINDOW_FRAMES, pad: bool = True,
                   seed: int = 0, silence_level: float = SILENCE_MAGNITUDE) -> np.ndarray:
     """Equations (2)-(3): a read-only view ``(frames, window, 513)`` of windows (padded with
-    silence), or ``(frames - window + 1, window, 513)`` without ``pad``."""
+    silence), or ``(frames - window + 1, window, 513)`` without ``pad``.
+
+    Notebook: §5.1."""
     magnitude = np.asarray(magnitude, dtype=np.float32)
     if magnitude.ndim != 2:
         raise ValueError(f"expected (frames, bins) magnitudes, got shape {magnitude.shape}")
@@ -342,7 +354,9 @@ MAGNITUDE_TARGETS = ("magnitude", "phase_sensitive")
 def target_magnitude(clean_magnitude: np.ndarray, clean_phase: np.ndarray,
                      noisy_phase: np.ndarray, kind: str = "magnitude") -> np.ndarray:
     """The magnitude to play with the noisy phase, ``(frames, 513)`` float32: the clean ``|S|``
-    or, ``"phase_sensitive"``, ``max(0, |S| cos(angle S - angle X))``."""
+    or, ``"phase_sensitive"``, ``max(0, |S| cos(angle S - angle X))``.
+
+    Notebook: §4.2."""
     if kind not in MAGNITUDE_TARGETS:
         raise ValueError(f"unknown magnitude target {kind!r}; choose one of {MAGNITUDE_TARGETS}")
     clean_magnitude = np.asarray(clean_magnitude, dtype=np.float32)
@@ -354,7 +368,9 @@ def target_magnitude(clean_magnitude: np.ndarray, clean_phase: np.ndarray,
 
 def oracle_reconstruction(clean: np.ndarray, noisy: np.ndarray,
                           kind: str = "magnitude") -> np.ndarray:
-    """The inverse STFT of :func:`target_magnitude` ``kind`` with the noisy phase (the ceiling)."""
+    """The inverse STFT of :func:`target_magnitude` ``kind`` with the noisy phase (the ceiling).
+
+    Notebook: §4.4."""
     clean_magnitude, clean_phase = stft_frames(clean)
     noisy_phase = stft_frames(noisy)[1]
     magnitude = target_magnitude(clean_magnitude, clean_phase, noisy_phase, kind)
@@ -375,7 +391,9 @@ def _signal_pair(metric: str, reference, estimate) -> tuple[np.ndarray, np.ndarr
 
 def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     """Equation (1), ``10 log10(sum s^2 / sum (s - s_hat)^2)`` dB, of equal-length signals:
-    ``inf`` for a perfect estimate, ``-inf`` for a silent reference with any error."""
+    ``inf`` for a perfect estimate, ``-inf`` for a silent reference with any error.
+
+    Notebook: §2."""
     reference, estimate = _signal_pair("SNR", reference, estimate)
     signal_energy = float(np.sum(reference ** 2))
     error_energy = float(np.sum((reference - estimate) ** 2))
@@ -396,13 +414,17 @@ def stoi_score(reference: np.ndarray, estimate: np.ndarray,
 
 
 def quality_scores(reference: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
-    """``snr_db`` and ``stoi`` of an estimate against its clean reference."""
+    """``snr_db`` and ``stoi`` of an estimate against its clean reference.
+
+    Notebook: §7.1."""
     return {"snr_db": snr_db(reference, estimate), "stoi": stoi_score(reference, estimate)}
 
 
 def snr_by_clip(references: dict[str, np.ndarray], estimates: dict[str, np.ndarray]
                 ) -> dict[str, float]:
-    """``{clip: snr_db}`` for every clip of ``references``; ``KeyError`` for a missing estimate."""
+    """``{clip: snr_db}`` for every clip of ``references``; ``KeyError`` for a missing estimate.
+
+    Notebook: §4.4, §5.4, §7.5."""
     missing = [clip for clip in references if clip not in estimates]
     if missing:
         raise KeyError(f"no estimate for {', '.join(missing)}")
@@ -424,7 +446,9 @@ def noise_power_estimate(noisy_magnitude: np.ndarray, percentile: float = 10.0) 
 def wiener_denoise(noisy: np.ndarray, smoothing: float = 0.98, gain_floor: float = 0.1,
                    percentile: float = 10.0) -> np.ndarray:
     """Denoise a ``(samples,)`` signal with a Wiener gain per bin, the a-priori SNR by Ephraim
-    and Malah's decision-directed rule."""
+    and Malah's decision-directed rule.
+
+    Notebook: §7.1."""
     magnitude, phase = stft_frames(noisy)
     power = magnitude.astype(np.float64) ** 2
     noise = noise_power_estimate(magnitude, percentile)
