@@ -1,24 +1,19 @@
-"""The cross-validation results (``benchmarks/results/crossval.csv``, one row per :data:`KEY`)
-and their statistics: a fold's score is the mean over its seeds, an entry's the mean ± standard
-error over folds (seeds never count in n), and entries are compared by their paired difference
-over common folds, judged by :func:`verdict`."""
+"""Statistics over cross-validation rows (one row per :data:`KEY`; the columns are
+:data:`COLUMNS`): a fold's score is the mean over its seeds, an entry's the mean ± standard error
+over folds (seeds never count in n), and entries are compared by their paired difference over
+common folds, judged by :func:`verdict`. Whether a change was adopted is data too, a decisions
+file read by :func:`read_decisions`; nothing here knows a path, an experiment or a model."""
 
 from __future__ import annotations
 
 import csv
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-import dsp_helpers as dsp
-
-RESULTS_CSV = Path(__file__).resolve().parent / "benchmarks" / "results" / "crossval.csv"
-# The code column: HEAD (the current code regenerates the row), TAG (the options removed after
-# commit TAG_COMMIT, tagged TAG where tags travel), or the 7-digit commit that regenerates it.
-HEAD, TAG, TAG_COMMIT = "HEAD", "experiments-2026-12", "cac9031"
 FOLD_CLIP = "fold"  # the clip column of the row that scores the held-out fold itself
 TRAINING_CLIP = "training"  # the clip column of a model scored on the audio it trained on
 COLUMNS = ("recordings", "model", "experiment", "change", "baseline", "baseline_model",
@@ -26,25 +21,19 @@ COLUMNS = ("recordings", "model", "experiment", "change", "baseline", "baseline_
            "share", "fold", "clip", "snr_db", "noisy_snr_db", "ceiling_snr_db", "train_seconds",
            "train_samples")
 KEY = ("recordings", "backend", "model", "experiment", "seed", "share", "fold", "clip")
+# A change's identity (the columns shared by its rows) and, with the model, a decision's key.
+CHANGE_IDENTITY = ("recordings", "backend", "experiment", "baseline", "baseline_model")
+DECISION_COLUMNS = (*CHANGE_IDENTITY, "model", "adopted", "reason")
 _INTEGERS = ("epochs", "batch_size", "seed", "fold", "train_samples")
 _FLOATS = ("learning_rate", "past_dropout", "share", "snr_db", "noisy_snr_db", "ceiling_snr_db",
            "train_seconds")
 
-CHOSEN = "batch-32-past-dropout-decay-epochs-x2"  # the adopted recipes at their full budget
-# The (model, experiment) entries whose change was kept, giving the recipes of models_tf.
-ADOPTED = frozenset({
-    ("cnn1d-K16", "no-validation"), ("cnn2d-fours", "no-validation"), ("fc", "no-validation"),
-    ("cnn1d", "no-validation"), ("cnn2d", "no-validation"), ("cnn2d", "epochs-x0.5"),
-    ("cnn1d", "batch-32-epochs-x0.5"), ("cnn2d", "batch-32-epochs-x0.5"),
-    ("cnn1d", "batch-32"), ("cnn2d", "batch-32"),
-    ("cnn2d", "batch-32-epochs-x0.5-past-dropout-decay"), ("cnn2d", "batch-32-past-dropout-decay"),
-    ("cnn1d", "batch-32-past-dropout-decay-epochs-x2"),
-    ("cnn2d", "batch-32-past-dropout-decay-epochs-x2"), ("fc", "no-validation-epochs-x2"),
-})
 
+def read_results(path: Path | str) -> list[dict]:
+    """The rows of a results CSV (:data:`COLUMNS`) as dicts, numbers converted and empty cells
+    ``None``.
 
-def read_results(path: Path | str = RESULTS_CSV) -> list[dict]:
-    """The rows of a results CSV as dicts, numbers converted and empty cells ``None``."""
+    Notebook: §1."""
     rows = []
     with open(path, newline="") as handle:
         for row in csv.DictReader(handle):
@@ -57,7 +46,9 @@ def read_results(path: Path | str = RESULTS_CSV) -> list[dict]:
 
 
 def select(rows: list[dict], **values) -> list[dict]:
-    """The rows whose columns equal ``values``, e.g. ``select(rows, backend="tensorflow")``."""
+    """The rows whose columns equal ``values``, e.g. ``select(rows, backend="tensorflow")``.
+
+    Notebook: §1, §6.3, §7.1."""
     return [row for row in rows if all(row[column] == value for column, value in values.items())]
 
 
@@ -135,7 +126,9 @@ def _fold_differences(new: dict[int, float], old: dict[int, float], what: str) -
 
 def paired_difference(rows: list[dict], first: tuple[str, str], second: tuple[str, str], *,
                       clip: str = FOLD_CLIP, share: float = 1.0) -> Difference:
-    """``first - second`` of two ``(model, experiment)`` entries over their common folds."""
+    """``first - second`` of two ``(model, experiment)`` entries over their common folds.
+
+    Notebook: §7.1."""
     sides = [_entry_rows(rows, *entry, clip, share) for entry in (first, second)]
     differences = _fold_differences(*map(_by_fold, sides), f"{first} - {second}")
     seeds = min(len({row["seed"] for row in side}) for side in sides)
@@ -144,15 +137,46 @@ def paired_difference(rows: list[dict], first: tuple[str, str], second: tuple[st
 
 def model_verdict(rows: list[dict], first: str, second: str, experiment: str, *,
                   clip: str = FOLD_CLIP) -> tuple[Difference, str]:
-    """The :func:`paired_difference` ``first - second`` and the winner's name, or ``"tie"``."""
+    """The :func:`paired_difference` ``first - second`` and the winner's name, or ``"tie"``.
+
+    Notebook: §6.3."""
     difference = paired_difference(rows, (first, experiment), (second, experiment), clip=clip)
     winner = {"better": first, "worse": second, "tie": "tie"}[difference.verdict]
     return difference, winner
 
 
 @dataclass(frozen=True)
+class Decision:
+    """Whether a change was adopted for one model on the recordings it was tried on, and why:
+    ``reason`` must say why where the change tied (e.g. "simpler"), and may note anything else."""
+
+    adopted: bool
+    reason: str = ""
+
+
+def read_decisions(path: Path | str) -> dict[tuple[str, ...], Decision]:
+    """``{(*CHANGE_IDENTITY values, model): Decision}`` from a decisions CSV
+    (:data:`DECISION_COLUMNS`, ``adopted`` ``yes`` or ``no``); ``ValueError`` on another
+    ``adopted`` value or on a key given twice.
+
+    Notebook: §7.2."""
+    decisions = {}
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            key = tuple(row[column] for column in (*CHANGE_IDENTITY, "model"))
+            if row["adopted"] not in ("yes", "no"):
+                raise ValueError(f"{path}: {key}: adopted must be yes or no, "
+                                 f"got {row['adopted']!r}")
+            if key in decisions:
+                raise ValueError(f"{path}: {key} is decided twice")
+            decisions[key] = Decision(row["adopted"] == "yes", row["reason"])
+    return decisions
+
+
+@dataclass(frozen=True)
 class Change:
-    """One change tried, ``experiment`` against ``baseline``, and its models' differences."""
+    """One change tried, ``experiment`` against ``baseline`` (of ``baseline_model``; empty:
+    each model's own), its models' differences and the decisions recorded for them."""
 
     recordings: str
     backend: str
@@ -161,12 +185,28 @@ class Change:
     baseline: str
     baseline_model: str
     code: str
-    adopted: tuple[str, ...]
     differences: dict[str, Difference]
+    decisions: dict[str, Decision] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """The :data:`CHANGE_IDENTITY` values; with a model, the key of its decision."""
+        return tuple(getattr(self, column) for column in CHANGE_IDENTITY)
+
+    @property
+    def adopted(self) -> tuple[str, ...]:
+        """The models this change was adopted for, in the order of :attr:`differences`."""
+        return tuple(model for model, decision in self.decisions.items() if decision.adopted)
 
 
-def recipe_changes(rows: list[dict], *, clip: str = FOLD_CLIP) -> list[Change]:
-    """Every change in ``rows``, with each model's paired difference from its baseline."""
+def recipe_changes(rows: list[dict], decisions: dict[tuple[str, ...], Decision] | None = None,
+                   *, clip: str = FOLD_CLIP) -> list[Change]:
+    """Every change in ``rows`` (full share of the training audio), with each model's paired
+    difference from its baseline on ``clip`` and its decision from ``decisions``
+    (:func:`read_decisions`; a model without one is left out of :attr:`Change.decisions`).
+
+    Notebook: §1, §4.3, §7.2."""
+    decisions = decisions or {}
     changes: dict[tuple, dict] = {}
     for row in rows:
         if not row["baseline"] or row["share"] != 1.0 or row["clip"] != clip:
@@ -186,26 +226,8 @@ def recipe_changes(rows: list[dict], *, clip: str = FOLD_CLIP) -> list[Change]:
             except ValueError:
                 continue
         if differences:
-            adopted = tuple(model for model in differences if (model, experiment) in ADOPTED)
-            table.append(Change(*key, adopted, differences))
+            identity = (recordings, backend, experiment, baseline, baseline_model)
+            decided = {model: decisions[(*identity, model)] for model in differences
+                       if (*identity, model) in decisions}
+            table.append(Change(*key, differences, decided))
     return table
-
-
-def learning_curve(rows: list[dict], model: str, experiment: str, *,
-                   paired: bool = False) -> list[tuple[float, float, float]]:
-    """``[(seconds of training audio, mean SNR dB, standard error)]`` for each share; with
-    ``paired``, of each fold's SNR minus its SNR at the full share."""
-    shares = sorted({row["share"] for row in select(rows, model=model, experiment=experiment,
-                                                    clip=FOLD_CLIP)})
-    if paired and 1.0 not in shares:
-        raise ValueError(f"{model}, {experiment}: no full-share rows to pair the curve with")
-    full = fold_scores(rows, model, experiment) if paired else None
-    points = []
-    for share in shares:
-        share_rows = _entry_rows(rows, model, experiment, FOLD_CLIP, share)
-        scores = _by_fold(share_rows)
-        values = (_fold_differences(scores, full, f"{model}, {experiment}, share {share}")
-                  if paired else scores.values())
-        seconds = np.mean([row["train_samples"] for row in share_rows]) / dsp.SAMPLE_RATE
-        points.append((float(seconds), *mean_and_error(values)))
-    return points

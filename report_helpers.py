@@ -27,6 +27,7 @@ import librosa.display  # noqa: E402
 warnings.filterwarnings("ignore", message="IProgress not found")
 
 FIGURE_DPI = 90
+TRAINING_SIGNAL = "training signal"  # the notebook's name of the training pair's clip
 
 
 # --- Figures ---
@@ -60,7 +61,9 @@ def save_figure(figure, filename) -> Path:
 
 
 def save_json(path, data) -> Path:
-    """Write ``data`` as indented JSON, creating the folder, atomically; returns the path."""
+    """Write ``data`` as indented JSON, creating the folder, atomically; returns the path.
+
+    Notebook: §7.1 (``figures/results.json``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with dsp.replaced_atomically(path) as temporary, open(temporary, "w") as file:
@@ -79,7 +82,9 @@ def _finish(figure, axes, title: str | None, filename):
 
 def plot_spectrograms(signals: Mapping[str, np.ndarray], *, title: str | None = None,
                       axes=None, filename=None, sample_rate: int = dsp.SAMPLE_RATE):
-    """Spectrograms in dB of named ``(samples,)`` signals, one per axes, on one colour scale."""
+    """Spectrograms in dB of named ``(samples,)`` signals, one per axes, on one colour scale.
+
+    Notebook: §4.4, §5.4."""
     spectra = {name: librosa.amplitude_to_db(dsp.stft_frames(signal)[0].T, ref=1.0)
                for name, signal in signals.items()}
     figure, axes = _axes_for(axes, len(spectra), (10, 2.4 * len(spectra)), sharex=True)
@@ -96,7 +101,9 @@ def plot_spectrograms(signals: Mapping[str, np.ndarray], *, title: str | None = 
 
 def plot_waveforms(signals: Mapping[str, np.ndarray], *, title: str | None = None, axes=None,
                    filename=None, sample_rate: int = dsp.SAMPLE_RATE):
-    """Waveforms of named ``(samples,)`` signals, one per axes, time in seconds."""
+    """Waveforms of named ``(samples,)`` signals, one per axes, time in seconds.
+
+    Notebook: §2."""
     new_figure = axes is None
     figure, axes = _axes_for(axes, len(signals), (10, 1.6 * len(signals)), sharex=True,
                              sharey=True)
@@ -111,7 +118,9 @@ def plot_waveforms(signals: Mapping[str, np.ndarray], *, title: str | None = Non
 
 
 def plot_training_curves(histories: Mapping[str, Mapping], *, axes=None, filename=None):
-    """Training loss per epoch of named histories (``{"loss": [...]}``), side by side."""
+    """Training loss per epoch of named histories (``{"loss": [...]}``), side by side.
+
+    Notebook: §4.3, §5.3."""
     new_figure = axes is None
     figure, axes = _axes_for(axes, len(histories), (5 * len(histories), 3.2), across=True)
     for axis, (name, history) in zip(axes, histories.items()):
@@ -127,7 +136,9 @@ def plot_training_curves(histories: Mapping[str, Mapping], *, axes=None, filenam
 
 def plot_input_image(window: np.ndarray, *, title: str | None = None, ax=None, filename=None,
                      sample_rate: int = dsp.SAMPLE_RATE):
-    """One 2D-CNN input, a ``(frames, 513)`` image, in dB against seconds before the last frame."""
+    """One 2D-CNN input, a ``(frames, 513)`` image, in dB against seconds before the last frame.
+
+    Notebook: §5.1."""
     window = np.asarray(window)
     figure, ax = _one_axis(ax, (10, 2.6))
     hop_seconds = dsp.HOP_LENGTH / sample_rate
@@ -140,24 +151,12 @@ def plot_input_image(window: np.ndarray, *, title: str | None = None, ax=None, f
     return _finish(figure, ax, None, filename)
 
 
-def plot_learning_curve(curves: Mapping[str, Sequence[tuple[float, float, float]]], *,
-                        title: str | None = None, ylabel: str = "SNR on the held-out fold (dB)",
-                        ax=None, filename=None):
-    """Held-out SNR against training seconds: ``curves[model]`` is ``[(seconds, mean, s.e.)]``."""
-    figure, ax = _one_axis(ax, (6, 3.6))
-    for model, points in curves.items():
-        seconds, means, errors = zip(*points)
-        ax.errorbar(seconds, means, yerr=errors, marker="o", capsize=3, label=model)
-    ax.set(xlabel="training audio (s)", ylabel=ylabel, title=title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return _finish(figure, ax, None, filename)
-
-
 def plot_sweep(rows: Sequence[Mapping[str, str]], *, title: str | None = None, axes=None,
                filename=None):
     """The sweep (``sweep.csv`` rows) on four axes: held-out SNR against parameters, then the
-    1D CNN's against D, K and stride varied from D = 9, K = 16, stride 2."""
+    1D CNN's against D, K and stride varied from D = 9, K = 16, stride 2.
+
+    Notebook: §7.3."""
     cnn1d = [row for row in rows if row["model"] == "cnn1d"]
     cnn2d = [row for row in rows if row["model"] == "cnn2d"]
     best_2d = max(cnn2d, key=lambda row: float(row["held_out_snr_db"]))
@@ -209,7 +208,9 @@ def audio_player_html(signal: np.ndarray, sample_rate: int = dsp.SAMPLE_RATE) ->
 
 def audio_table(rows: Mapping[str, Mapping[str, np.ndarray | None]],
                 sample_rate: int = dsp.SAMPLE_RATE):
-    """An HTML grid of players from ``{row: {column: (samples,) signal or None (empty)}}``."""
+    """An HTML grid of players from ``{row: {column: (samples,) signal or None (empty)}}``.
+
+    Notebook: §6.2."""
     from IPython.display import HTML
 
     columns = list(dict.fromkeys(column for row in rows.values() for column in row))
@@ -236,7 +237,9 @@ def listening_rows(versions: Mapping[str, Mapping[str, np.ndarray | None]],
                    seconds: float = 15.0, sample_rate: int = dsp.SAMPLE_RATE
                    ) -> dict[str, dict[str, np.ndarray]]:
     """:func:`audio_table` rows (clips) of ``{column: {clip: signal or None}}``: the first
-    ``seconds`` of each signal, leaving out ``None`` and excerpts already in the table."""
+    ``seconds`` of each signal, leaving out ``None`` and excerpts already in the table.
+
+    Notebook: §6.2."""
     seen = set()
     clips = list(dict.fromkeys(clip for signals in versions.values() for clip in signals))
     rows = {}
@@ -259,7 +262,9 @@ def listening_rows(versions: Mapping[str, Mapping[str, np.ndarray | None]],
 # --- Tables and figures of merit ---
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
-    """A Markdown table; floats are written with two decimals, ``None`` as "n/a"."""
+    """A Markdown table; floats are written with two decimals, ``None`` as "n/a".
+
+    Notebook: §2, §7.1."""
     def cell(value):
         if value is None:
             return "n/a"
@@ -276,7 +281,9 @@ def metric_table(scores: Mapping[str, Mapping[str, Mapping[str, float]]], metric
                  label: str | None = None, clips: Sequence[str] | None = None,
                  extra: Mapping[str, Mapping[str, object]] | None = None) -> str:
     """A Markdown table of ``metric`` from ``{row: {clip: {metric: value}}}``: the ``clips`` that
-    have a value ("n/a" where a row has none), then ``extra`` columns ``{header: {row: value}}``."""
+    have a value ("n/a" where a row has none), then ``extra`` columns ``{header: {row: value}}``.
+
+    Notebook: §6.1, §7.5."""
     clips = list(clips) if clips is not None else list(
         dict.fromkeys(clip for row in scores.values() for clip in row))
     kept = [clip for clip in clips
@@ -291,7 +298,9 @@ def metric_table(scores: Mapping[str, Mapping[str, Mapping[str, float]]], metric
 def verdict_text(first: str, second: str, difference, run_snr: Mapping[str, Mapping[str, float]]
                  ) -> str:
     """Which network wins by the cross-validated ``difference`` ``first - second``, with this
-    run's per-clip SNR differences (``run_snr[name][clip]``, dB) beside it, in Markdown."""
+    run's per-clip SNR differences (``run_snr[name][clip]``, dB) beside it, in Markdown.
+
+    Notebook: §6.3."""
     if difference.verdict == "tie":
         decision = "a **tie**: the difference is within twice its standard error"
     else:
@@ -307,7 +316,9 @@ def verdict_text(first: str, second: str, difference, run_snr: Mapping[str, Mapp
 
 
 def precomputed_note(rows: Sequence[Mapping], recordings_in_use: str) -> str:
-    """One line naming the recordings of ``rows`` and whether they are ``recordings_in_use``."""
+    """One line naming the recordings of ``rows`` and whether they are ``recordings_in_use``.
+
+    Notebook: §1, §4.3, §6.3, §7.1, §7.2, §7.3."""
     names = {"standin": "the shipped stand-in recordings", "course": "the course recordings",
              "course-80": "the first 80 % of the course training pair"}
     sources = sorted({row["recordings"] for row in rows})
@@ -321,8 +332,25 @@ def precomputed_note(rows: Sequence[Mapping], recordings_in_use: str) -> str:
     return f"Computed on {described}, not on the recordings in audio/."
 
 
+def adoption_text(change) -> str:
+    """A ``cross_validation.Change``'s decisions as one Markdown cell: the models it was adopted
+    for in bold (else "no"), then each recorded reason and any model without a decision, one per
+    line (``<br>``): ``**cnn1d-K16**<br>cnn1d-K16: simpler``."""
+    adopted = ", ".join(change.adopted)
+    lines = [f"**{adopted}**" if adopted else "no"]
+    lines += [f"{model}: {decision.reason}" for model, decision in change.decisions.items()
+              if decision.reason]
+    undecided = [model for model in change.differences if model not in change.decisions]
+    if undecided:
+        lines.append(f"no decision recorded for {', '.join(undecided)}")
+    return "<br>".join(lines)
+
+
 def recipe_change_table(changes: Sequence, rows: Sequence[Mapping]) -> str:
-    """``cross_validation.recipe_changes`` as a Markdown table, with epochs from ``rows``."""
+    """``cross_validation.recipe_changes`` (with their decisions) as a Markdown table, adoption
+    by :func:`adoption_text`, epochs from ``rows``.
+
+    Notebook: §7.2."""
     table = []
     for change in changes:
         against = change.baseline + (f" ({change.baseline_model})" if change.baseline_model
@@ -333,26 +361,30 @@ def recipe_change_table(changes: Sequence, rows: Sequence[Mapping]) -> str:
         epochs = {f"{row['model']} {row['epochs']}" for row in rows
                   if row["experiment"] == change.experiment and row["model"] in change.differences
                   and row["epochs"] and row["recordings"] == change.recordings}
-        table.append([change.change, against, change.recordings,
-                      ", ".join(change.adopted) or "no", differences, ", ".join(sorted(runs)),
-                      ", ".join(sorted(epochs))])
+        table.append([change.change, against, change.recordings, adoption_text(change),
+                      differences, ", ".join(sorted(runs)), ", ".join(sorted(epochs))])
     return markdown_table(["change tried", "against", "recordings", "adopted for",
                            "paired difference on the folds (mean ± s.e.)", "folds × seeds",
                            "epochs"], table)
 
 
 def result_entry(scores: Mapping[str, Mapping[str, float]], test_clips: Sequence[str],
-                 training: str = "training signal", **extra) -> dict:
-    """A ``results.json`` entry: ``train_snr_db``, ``test_snr_db`` and ``test_stoi`` (``{clip:
-    value or None}`` for ``test_clips``) from ``{clip: quality_scores}``, then ``extra``."""
-    entry = {"train_snr_db": scores.get(training, {}).get("snr_db")}
+                 **extra) -> dict:
+    """A ``results.json`` entry: ``train_snr_db`` (of clip :data:`TRAINING_SIGNAL`, ``None``
+    if unscored), ``test_snr_db`` and ``test_stoi`` (``{clip: value or None}`` for
+    ``test_clips``) from ``{clip: quality_scores}``, then ``extra``.
+
+    Notebook: §7.1."""
+    entry = {"train_snr_db": scores.get(TRAINING_SIGNAL, {}).get("snr_db")}
     for metric in ("snr_db", "stoi"):
         entry[f"test_{metric}"] = {clip: scores.get(clip, {}).get(metric) for clip in test_clips}
     return {**entry, **extra}
 
 
 def format_dimension_table(rows: Sequence[Mapping]) -> str:
-    """``models_tf.dimension_table`` rows as a Markdown table ("frames 0–19, bins 0–512")."""
+    """``models_tf.dimension_table`` rows as a Markdown table ("frames 0–19, bins 0–512").
+
+    Notebook: §4.1, §5.2."""
     def cell(value):
         return " × ".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
@@ -368,7 +400,9 @@ def format_dimension_table(rows: Sequence[Mapping]) -> str:
 
 
 def require_improvement(name: str, snr: float, noisy_snr: float, margin_db: float = 3.0) -> None:
-    """Stop a run whose denoised SNR does not beat the noisy input's by ``margin_db`` dB."""
+    """Stop a run whose denoised SNR does not beat the noisy input's by ``margin_db`` dB.
+
+    Notebook: §4.4, §5.4."""
     if not snr >= noisy_snr + margin_db:
         raise AssertionError(f"{name}: {snr:.2f} dB does not beat the noisy input "
                              f"({noisy_snr:.2f} dB) by {margin_db} dB; training failed")

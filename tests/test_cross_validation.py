@@ -1,6 +1,7 @@
 """The cross-validation statistics (cross_validation.py) on constructed rows, with exact
 arithmetic: seeds averaged within a fold, mean ± standard error over folds, paired differences
-over the folds both entries have, and the decision rule."""
+over the folds both entries have, the decision rule, and adoption read from decisions data
+keyed on a change's full identity."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def _row(model, experiment, fold, snr, seed=0, clip=cv.FOLD_CLIP, share=1.0, **c
     return {"recordings": "standin", "model": model, "experiment": experiment, "change": "",
             "baseline": "", "baseline_model": "", "epochs": 3, "batch_size": 32,
             "learning_rate": 2e-3, "past_dropout": 0.0, "backend": "tensorflow",
-            "code": cv.HEAD, "seed": seed, "share": share, "fold": fold, "clip": clip,
+            "code": "HEAD", "seed": seed, "share": share, "fold": fold, "clip": clip,
             "snr_db": snr, "noisy_snr_db": 5.0, "ceiling_snr_db": 15.0, "train_seconds": 1.5,
             "train_samples": 16_000, **columns}
 
@@ -153,39 +154,57 @@ def test_recipe_changes_compare_a_changed_model_with_the_baseline_model():
     assert table.differences["cnn2d"].mean == 0.5
 
 
-def test_a_change_is_adopted_when_the_log_says_so():
-    model, experiment = sorted(cv.ADOPTED)[0]
-    rows = (_entry(model, "before", {0: [10.0, 11.0]})
-            + _entry(model, experiment, {0: [10.5, 11.5]}, change="x", baseline="before"))
-    assert cv.recipe_changes(rows)[0].adopted == (model,)
+def _decisions_file(tmp_path, lines):
+    path = tmp_path / "decisions.csv"
+    path.write_text("\n".join([",".join(cv.DECISION_COLUMNS), *lines]) + "\n")
+    return path
 
 
-def test_learning_curve_gives_seconds_of_audio_and_mean_and_error_per_share():
-    rows = []
-    for share, samples, snrs in ((0.5, 16_000 * 30, [9.0, 11.0]), (1.0, 16_000 * 60, [12.0, 13.0])):
-        rows += _entry("cnn1d", "e", {0: snrs}, share=share, train_samples=samples)
-    rows += _entry("cnn1d", "other", {0: [99.0, 99.0]})  # another experiment: not on the curve
-    assert cv.learning_curve(rows, "cnn1d", "e") == [(30.0, 10.0, 1.0), (60.0, 12.5, 0.5)]
-    # paired with the same fold at the full share: fold 1 gives 9 - 12, fold 2 gives 11 - 13
-    assert cv.learning_curve(rows, "cnn1d", "e", paired=True) == [(30.0, -2.5, 0.5),
-                                                                   (60.0, 0.0, 0.0)]
+def test_read_decisions_keys_each_decision_on_the_change_and_the_model(tmp_path):
+    path = _decisions_file(tmp_path, ["standin,tensorflow,b32,b64,,cnn1d,yes,",
+                                      'course-80,tensorflow,b32,b64,,cnn1d,no,"worse, there"'])
+    assert cv.read_decisions(path) == {
+        ("standin", "tensorflow", "b32", "b64", "", "cnn1d"): cv.Decision(True, ""),
+        ("course-80", "tensorflow", "b32", "b64", "", "cnn1d"): cv.Decision(False, "worse, there")}
 
 
-def test_paired_learning_curve_needs_the_full_share():
-    rows = _entry("cnn1d", "e", {0: [10.0, 10.0]}, share=0.5)
-    with pytest.raises(ValueError, match="no full-share rows"):
-        cv.learning_curve(rows, "cnn1d", "e", paired=True)
+@pytest.mark.parametrize("lines, message", [
+    (["standin,tensorflow,b32,b64,,cnn1d,maybe,"], "yes or no"),
+    (["standin,tensorflow,b32,b64,,cnn1d,yes,", "standin,tensorflow,b32,b64,,cnn1d,no,"],
+     "decided twice")])
+def test_read_decisions_refuses_an_unclear_or_repeated_decision(tmp_path, lines, message):
+    with pytest.raises(ValueError, match=message):
+        cv.read_decisions(_decisions_file(tmp_path, lines))
 
 
-def test_the_chosen_experiment_is_the_adopted_recipe():
-    """The shipped rows of :data:`CHOSEN` were trained with models_tf's recipes, at their full
-    budget: what the notebook's verdict and the README's table say they are."""
-    import models_tf
+def _b32_on(recordings, gains):
+    """An entry b64 and the change b32 against it on ``recordings``, b32 ``gains`` dB above."""
+    change = {"change": "minibatches of 32", "baseline": "b64", "recordings": recordings}
+    before = [10.0, 11.0, 12.0]
+    return (_entry("cnn1d", "b64", {0: before}, recordings=recordings)
+            + _entry("cnn1d", "b32", {0: [snr + gain for snr, gain in zip(before, gains)]},
+                     **change))
 
-    rows = cv.select(cv.read_results(), experiment=cv.CHOSEN, code=cv.HEAD)
-    for name in ("cnn1d", "cnn2d"):
-        recipe = models_tf.RECIPES[name]
-        values = {(row["epochs"], row["batch_size"], row["learning_rate"], row["past_dropout"])
-                  for row in rows if row["model"] == name}
-        assert values == {(recipe.epochs, recipe.batch_size, recipe.learning_rate,
-                           recipe.past_dropout)}
+
+def test_a_change_is_adopted_only_on_the_recordings_its_decision_names():
+    """The same experiment, run again on course-80 where it loses, is not adopted there
+    because the stand-in adopted it: adoption is keyed on the recordings too."""
+    rows = _b32_on("standin", [0.5, 0.6, 0.4]) + _b32_on("course-80", [-0.5, -0.4, -0.6])
+    decisions = {("standin", "tensorflow", "b32", "b64", "", "cnn1d"): cv.Decision(True)}
+    standin, course = cv.recipe_changes(rows, decisions)
+    assert (standin.recordings, standin.adopted) == ("standin", ("cnn1d",))
+    assert standin.differences["cnn1d"].verdict == "better"
+    assert (course.recordings, course.adopted, course.decisions) == ("course-80", (), {})
+    assert course.differences["cnn1d"].verdict == "worse"
+
+
+def test_a_decision_of_another_baseline_or_model_does_not_adopt_a_change():
+    rows = _b32_on("standin", [0.5, 0.6, 0.4])
+    for key in (("standin", "tensorflow", "b32", "b16", "", "cnn1d"),
+                ("standin", "tensorflow", "b32", "b64", "cnn1d-K16", "cnn1d"),
+                ("standin", "jax", "b32", "b64", "", "cnn1d"),
+                ("standin", "tensorflow", "b32", "b64", "", "cnn2d")):
+        (change,) = cv.recipe_changes(rows, {key: cv.Decision(True)})
+        assert change.adopted == (), key
+    (change,) = cv.recipe_changes(rows)
+    assert change.adopted == () and change.identity == ("standin", "tensorflow", "b32", "b64", "")

@@ -1,9 +1,11 @@
-"""The cross-validation tool (benchmarks/crossval.py): folds, learning-curve ranges, recipes, the
-results CSV (its rows replaced by key, the shipped file's columns), the commands that rerun a
-change, the summaries, and a short end-to-end run."""
+"""The cross-validation tool (benchmarks/crossval.py) and the experiment log
+(benchmarks/experiment_log.py): folds, training ranges, recipes, the results CSV (its rows
+replaced by key, the shipped file's columns), the shipped decisions and commands, the summaries,
+the combinations, and a short end-to-end run."""
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 import cross_validation as cv
 import dsp_helpers as dsp
 import models_tf
-from benchmarks import crossval
+from benchmarks import crossval, experiment_log
 
 HOP = 512
 
@@ -42,31 +44,12 @@ def test_fold_count_must_fit(folds):
         crossval.fold_ranges(10 * HOP, folds)
 
 
-def test_full_share_is_everything_outside_the_fold():
-    assert crossval.nearest_training_ranges(1000 * HOP, (400 * HOP, 600 * HOP)) == [
+def test_a_model_trains_on_everything_outside_the_fold():
+    assert crossval.training_ranges(1000 * HOP, (400 * HOP, 600 * HOP)) == [
         (0, 400 * HOP), (600 * HOP, 1000 * HOP)]
-    assert crossval.nearest_training_ranges(1000 * HOP + 3, (0, 200 * HOP)) == [
+    assert crossval.training_ranges(1000 * HOP + 3, (0, 200 * HOP)) == [
         (200 * HOP, 1000 * HOP + 3)]
-
-
-def test_partial_share_takes_the_nearest_samples_evenly_from_both_sides():
-    # rest = 800 hops; a quarter is 200 hops: 100 on each side of the fold
-    assert crossval.nearest_training_ranges(1000 * HOP, (400 * HOP, 600 * HOP), 0.25) == [
-        (300 * HOP, 400 * HOP), (600 * HOP, 700 * HOP)]
-
-
-def test_partial_share_next_to_an_edge_takes_the_rest_from_the_other_side():
-    # 50 hops before the fold; 40 % of the 800-hop rest is 320 hops: 50 before, 270 after
-    assert crossval.nearest_training_ranges(1000 * HOP, (50 * HOP, 250 * HOP), 0.4) == [
-        (0, 50 * HOP), (250 * HOP, 520 * HOP)]
-    assert crossval.nearest_training_ranges(1000 * HOP, (0, 200 * HOP), 0.5) == [
-        (200 * HOP, 600 * HOP)]
-
-
-@pytest.mark.parametrize("share", [0.0, -0.5, 1.5])
-def test_share_must_be_a_fraction(share):
-    with pytest.raises(ValueError, match="share"):
-        crossval.nearest_training_ranges(1000 * HOP, (0, 200 * HOP), share)
+    assert crossval.training_ranges(1000 * HOP, (800 * HOP, 1000 * HOP)) == [(0, 800 * HOP)]
 
 
 def test_join_ranges_puts_the_stretches_end_to_end():
@@ -78,8 +61,9 @@ def test_an_experiment_changes_only_the_recipe_values_it_names():
     cnn1d, cnn2d = models_tf.build_cnn1d(), models_tf.build_cnn2d()
     assert crossval.Experiment("e").recipe(cnn2d) == models_tf.recipe_for(cnn2d)
     former = crossval.Experiment("e", epoch_scale=0.5, batch_size=64, past_dropout=0.0)
-    assert former.recipe(cnn2d) == models_tf.Recipe(epochs=100, batch_size=64)
-    assert former.recipe(cnn1d) == models_tf.Recipe(epochs=60, batch_size=64)
+    for model in (cnn1d, cnn2d):
+        half = round(models_tf.recipe_for(model).epochs * 0.5)
+        assert former.recipe(model) == models_tf.Recipe(epochs=half, batch_size=64)
     fixed = crossval.Experiment("e", epochs=7, learning_rate=1e-3).recipe(cnn1d)
     assert (fixed.epochs, fixed.learning_rate) == (7, 1e-3)
 
@@ -88,7 +72,7 @@ def _row(model, experiment, fold, snr, seed=0, clip=cv.FOLD_CLIP, **columns):
     return {"recordings": "standin", "model": model, "experiment": experiment, "change": "",
             "baseline": "", "baseline_model": "", "epochs": 60, "batch_size": 64,
             "learning_rate": 0.002, "past_dropout": 0.0, "backend": "tensorflow",
-            "code": cv.HEAD, "seed": seed, "share": 1.0, "fold": fold, "clip": clip,
+            "code": crossval.HEAD, "seed": seed, "share": 1.0, "fold": fold, "clip": clip,
             "snr_db": snr, "noisy_snr_db": 5.0, "ceiling_snr_db": 15.0, "train_seconds": 1.5,
             "train_samples": 1000, **columns}
 
@@ -116,86 +100,104 @@ def test_rows_without_a_recipe_are_written_with_empty_cells(tmp_path):
     assert cv.read_results(path) == [pretrained]
 
 
+SHIPPED_ROWS = cv.read_results(crossval.RESULTS_CSV)
+SHIPPED_DECISIONS = cv.read_decisions(crossval.DECISIONS_CSV)
+SHIPPED_COMMANDS = experiment_log.read_commands(crossval.COMMANDS_CSV)
+SHIPPED_CHANGES = cv.recipe_changes(SHIPPED_ROWS, SHIPPED_DECISIONS)
+TAG, TAG_COMMIT = "experiments-2026-12", "cac9031"  # a code column value and its commit
+
+
 def test_the_shipped_results_name_what_varies_and_what_regenerates_them():
-    with open(cv.RESULTS_CSV, newline="") as handle:
+    with open(crossval.RESULTS_CSV, newline="") as handle:
         assert handle.readline().strip().split(",") == list(cv.COLUMNS)
-    rows = cv.read_results()
-    keys = [tuple(row[column] for column in cv.KEY) for row in rows]
+    keys = [tuple(row[column] for column in cv.KEY) for row in SHIPPED_ROWS]
     assert len(keys) == len(set(keys))
-    combinations = {f"{trained}+{reference} {kind}" for trained in crossval.TRAINED
-                    for reference in crossval.REFERENCES for kind in crossval.COMBINATIONS}
-    assert all(row["code"] in (cv.HEAD, cv.TAG) or re.fullmatch("[0-9a-f]{7}", row["code"])
-               for row in rows)
-    assert {row["backend"] for row in rows} <= {"tensorflow", "jax"}
-    for row in rows:
-        if row["code"] == cv.HEAD:
-            assert row["backend"] == "tensorflow", row
-            assert row["model"] in {*crossval.TRAINED, crossval.ENSEMBLE, *crossval.REFERENCES,
-                                    *combinations}
-        if row["model"] in crossval.TRAINED and row["code"] == cv.HEAD:
-            models_tf.Recipe(*(row[column] for column in crossval.RECIPE_COLUMNS))
+    assert all(row["code"] in (crossval.HEAD, TAG) or re.fullmatch("[0-9a-f]{7}", row["code"])
+               for row in SHIPPED_ROWS)
+    assert {row["backend"] for row in SHIPPED_ROWS} <= {"tensorflow", "jax"}
 
 
 def test_every_shipped_change_has_its_baseline_rows():
-    rows = cv.read_results()
-    changed = {(r["recordings"], r["backend"], r["model"], r["experiment"]) for r in rows
+    changed = {(r["recordings"], r["backend"], r["model"], r["experiment"]) for r in SHIPPED_ROWS
                if r["baseline"] and r["share"] == 1.0}
     compared = {(c.recordings, c.backend, model, c.experiment)
-                for c in cv.recipe_changes(rows) for model in c.differences}
+                for c in SHIPPED_CHANGES for model in c.differences}
     assert changed == compared
 
 
 def test_writing_no_new_rows_leaves_the_shipped_file_as_it_is(tmp_path):
     path = tmp_path / "crossval.csv"
-    shutil.copyfile(cv.RESULTS_CSV, path)
+    shutil.copyfile(crossval.RESULTS_CSV, path)
     crossval.write_rows(path, [])
-    assert path.read_bytes() == cv.RESULTS_CSV.read_bytes()
+    assert path.read_bytes() == crossval.RESULTS_CSV.read_bytes()
 
 
-def _rerun_rows():
-    return ([_row("cnn1d", "half", fold, 10.0, epochs=30, seed=seed) for fold in (1, 2)
-             for seed in (0, 1)]
-            + [_row("cnn2d", "half", fold, 10.0, epochs=50, seed=seed) for fold in (1, 2)
-               for seed in (0, 1)]
-            + [_row("ensemble", "half", 1, 10.0, clip=cv.TRAINING_CLIP)]
-            + [_row("cnn2d-fours", "old", 1, 10.0, code=cv.TAG, backend="jax")])
+def test_every_model_of_every_shipped_change_has_exactly_one_decision():
+    decided = {(*change.identity, model) for change in SHIPPED_CHANGES
+               for model in change.differences}
+    assert decided == set(SHIPPED_DECISIONS)
 
 
-def test_a_change_at_head_is_rerun_with_its_recipe_options_and_columns():
-    described = crossval.Experiment("half", "half the budget", "full")
-    command = crossval.rerun_command(_rerun_rows(), "standin", "tensorflow", "half",
-                                     ["cnn1d", "cnn2d", "ensemble"], described)
-    assert command == ("python -m benchmarks.crossval --models cnn1d cnn2d --experiment half "
-                       "--change 'half the budget' --baseline full --epoch-scale 0.25 "
-                       "--batch-size 64 --past-dropout 0 --seeds 0 1 --score-training")
-    assert crossval.rerun_command(_rerun_rows(), "standin", "tensorflow", "half",
-                                  ["ensemble"]).startswith(
-        "python -m benchmarks.crossval --models cnn1d cnn2d --experiment half")
+def test_no_adopted_change_is_worse_and_every_adopted_tie_says_why():
+    """On the recordings it was decided on (the decision's key names them)."""
+    for change in SHIPPED_CHANGES:
+        for model in change.adopted:
+            difference = change.differences[model]
+            assert difference.verdict != "worse", (change.identity, model, str(difference))
+            if difference.verdict == "tie":
+                assert change.decisions[model].reason.strip(), (change.identity, model)
 
 
-def test_an_old_change_is_rerun_at_the_tag_under_its_backend():
-    assert crossval.rerun_command(_rerun_rows(), "standin", "jax", "old", ["cnn2d-fours"]) == (
-        f"git checkout {cv.TAG_COMMIT} && KERAS_BACKEND=jax python -m benchmarks.crossval "
-        f"--models cnn2d-fours --variants old")
+def test_every_change_that_wins_and_is_turned_down_says_why():
+    for change in SHIPPED_CHANGES:
+        for model, decision in change.decisions.items():
+            if change.differences[model].verdict == "better" and not decision.adopted:
+                assert decision.reason.strip(), (change.identity, model)
 
 
-def test_a_row_of_an_earlier_commit_is_rerun_there_as_at_head():
-    rows = [_row("cnn1d", "quick", 1, 10.0, code="dfde573", batch_size=16)]
-    assert crossval.rerun_command(rows, "standin", "tensorflow", "quick", ["cnn1d"]) == (
-        "git checkout dfde573 && python -m benchmarks.crossval --models cnn1d --experiment "
-        "quick --epoch-scale 0.5 --batch-size 16")
+def test_the_whole_budget_is_not_adopted_on_course_80_where_it_loses_to_35_percent():
+    (change,) = [c for c in SHIPPED_CHANGES if c.recordings == "course-80"
+                 and c.experiment == "batch-32-past-dropout-decay-epochs-x2"]
+    assert change.adopted == ()
+    assert {change.differences[m].verdict for m in ("cnn1d", "cnn2d")} == {"worse"}
 
 
-def test_one_command_cannot_give_two_models_different_options():
-    rows = [_row("cnn1d", "e", 1, 10.0, batch_size=16), _row("cnn2d", "e", 1, 10.0, epochs=100)]
-    with pytest.raises(ValueError, match="batch_size"):
-        crossval.rerun_command(rows, "standin", "tensorflow", "e", ["cnn1d", "cnn2d"])
+def test_every_shipped_change_names_the_one_command_that_wrote_its_rows():
+    for change in SHIPPED_CHANGES:
+        owners = [c for c in SHIPPED_COMMANDS
+                  if (c["recordings"], c["backend"], c["experiment"])
+                  == (change.recordings, change.backend, change.experiment)
+                  and set(change.differences) & set(c["models"])]
+        assert len(owners) == 1, (change.identity, list(change.differences))
+        assert experiment_log.command_of(SHIPPED_COMMANDS, change) == owners[0]["command"]
+
+
+def test_a_stored_command_checks_out_the_commit_its_rows_name():
+    """Rows computed at HEAD are rerun as they are; any other code column names the commit
+    (the tag's, cac9031) that the command checks out first, under the rows' backend."""
+    for command in SHIPPED_COMMANDS:
+        rows = [r for r in SHIPPED_ROWS if (r["recordings"], r["backend"], r["experiment"])
+                == (command["recordings"], command["backend"], command["experiment"])
+                and r["model"] in command["models"]]
+        codes = {row["code"] for row in rows}
+        assert len(codes) == 1, (command["experiment"], command["models"], codes)
+        code = codes.pop()
+        words = command["command"]
+        if code == crossval.HEAD:
+            assert words.startswith("python -m benchmarks.crossval "), words
+            continue
+        backend = "KERAS_BACKEND=jax " if command["backend"] == "jax" else ""
+        commit = TAG_COMMIT if code == TAG else code
+        assert words.startswith(f"git checkout {commit} && {backend}python -m benchmarks."), words
+        assert ("--variants" in words) == (code == TAG), words
+        assert f"--experiment {command['experiment']}" in words or code == TAG, words
+        if command["recordings"] != "standin":
+            assert f"--recordings {command['recordings']}" in words
 
 
 def _change_rows():
     """Three folds, two seeds: the new experiment gains +0.3 with seed 0 and -0.1 with seed 1
-    on every fold. Over folds (seeds averaged) that is +0.1 ± 0: better; counted as six
-    independent runs, +0.1 ± 0.089: a tie."""
+    on every fold, +0.1 ± 0 over folds (seeds averaged): better."""
     rows = []
     for seed, gain in ((0, 0.3), (1, -0.1)):
         for fold, snr in enumerate([10.0, 11.0, 12.5], start=1):
@@ -205,21 +207,42 @@ def _change_rows():
     return rows
 
 
-def test_summary_gives_every_entry_and_every_change():
-    text = crossval.summary(_change_rows())
+DECIDED = {("standin", "tensorflow", "new", "old", "", "cnn1d"): cv.Decision(True, "")}
+
+
+def test_summary_gives_every_entry_and_every_change_with_its_decision():
+    text = experiment_log.summary(_change_rows(), DECIDED)
     old_line = next(line for line in text.splitlines() if " old " in line)
     assert "3 × 2" in old_line and "11.17 ± 0.73" in old_line
-    assert "+0.10 ± 0.00 dB (better)" in text
+    change_line = next(line for line in text.splitlines() if "a change" in line)
+    assert change_line.split() == ["standin", "new", "a", "change", "old", "cnn1d",
+                                   "cnn1d", "+0.10", "±", "0.00", "dB", "(better)"]
+    undecided = next(line for line in experiment_log.summary(_change_rows(), {}).splitlines()
+                     if "a change" in line)
+    assert undecided.split()[5] == "no"
 
 
-def test_markdown_compares_the_fold_standard_error_with_the_runs_as_independent_one():
-    text = crossval.markdown(_change_rows())
-    assert ("| a change | `new` against `old` | no | cnn1d +0.10 ± 0.00 (better) |  | 3 × 2 | "
-            "cnn1d 2 | `python -m benchmarks.crossval --models cnn1d --experiment new --change "
-            "'a change' --baseline old --epoch-scale 0.5 --batch-size 64 --seeds 0 1` |"
-            ) in text.splitlines()
-    assert ("| a change (`new`) | cnn1d | +0.10 | 0.089 (tie) | 0.000 (better) | **changes** |"
-            in text.splitlines())
+def test_markdown_gives_each_change_its_decision_and_the_command_that_wrote_it():
+    commands = [{"recordings": "standin", "backend": "tensorflow", "experiment": "new",
+                 "models": ["cnn1d"], "command": "python -m benchmarks.crossval --x"},
+                {"recordings": "standin", "backend": "tensorflow", "experiment": "old",
+                 "models": ["cnn1d"], "command": "python -m benchmarks.crossval --y"}]
+    table, baselines = experiment_log.markdown(_change_rows(), DECIDED, commands).split("\n\n")
+    assert table.splitlines()[2] == (
+        "| a change | `new` against `old` | **cnn1d** | cnn1d +0.10 ± 0.00 (better) |  | 3 × 2 | "
+        "cnn1d 2 | `python -m benchmarks.crossval --x` |")
+    assert baselines == "* `old` (cnn1d): `python -m benchmarks.crossval --y`"
+
+
+def test_read_commands_splits_the_models(tmp_path):
+    path = tmp_path / "commands.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["recordings", "backend", "experiment", "models", "command"])
+        writer.writerow(["standin", "jax", "e", "cnn1d ensemble", "python -m x --change 'a, b'"])
+    assert experiment_log.read_commands(path) == [
+        {"recordings": "standin", "backend": "jax", "experiment": "e",
+         "models": ["cnn1d", "ensemble"], "command": "python -m x --change 'a, b'"}]
 
 
 def _recordings(write_wav, folder, noisy_pair) -> dsp.Recordings:
@@ -240,8 +263,8 @@ def test_score_training_adds_a_row_for_the_audio_each_model_trained_on(write_wav
     clean, dirty = noisy_pair
     recordings = _recordings(write_wav, tmp_path, noisy_pair)
     experiment = crossval.Experiment("quick", "one epoch", "full", epochs=1, batch_size=64)
-    rows = crossval.cross_validate(recordings, 2, ["cnn1d"], experiment, [0], [1.0],
-                                   score_training=True)
+    run = crossval.Run(("cnn1d",), experiment, folds=2, score_training=True)
+    rows = crossval.cross_validate(recordings, run)
     training = [row for row in rows if row["clip"] == cv.TRAINING_CLIP]
     assert [row["fold"] for row in training] == [1, 2]
     for row, (start, stop) in zip(training, crossval.fold_ranges(len(clean), 2)[::-1]):
@@ -250,16 +273,15 @@ def test_score_training_adds_a_row_for_the_audio_each_model_trained_on(write_wav
         assert row["train_samples"] == stop - start
     assert {(r["experiment"], r["change"], r["baseline"], r["code"], r["epochs"],
              r["batch_size"], r["learning_rate"], r["past_dropout"]) for r in rows} == {
-        ("quick", "one epoch", "full", cv.HEAD, 1, 64, 2e-3, 0.0)}
+        ("quick", "one epoch", "full", crossval.HEAD, 1, 64, 2e-3, 0.0)}
 
 
 def test_both_cnns_make_an_ensemble_and_the_rows_land_in_the_csv(write_wav, tmp_path,
                                                                  noisy_pair):
     path = tmp_path / "results" / "crossval.csv"
     experiment = crossval.Experiment("quick", epochs=1)
-    rows = crossval.cross_validate(_recordings(write_wav, tmp_path, noisy_pair), 2,
-                                   ["cnn1d", "cnn2d"], experiment, [0], [1.0], csv_path=path,
-                                   only_folds=[1])
+    run = crossval.Run(("cnn1d", "cnn2d"), experiment, folds=2, only_folds=(1,))
+    rows = crossval.cross_validate(_recordings(write_wav, tmp_path, noisy_pair), run, path)
     assert [(r["model"], r["clip"]) for r in rows] == [("cnn1d", "fold"), ("cnn2d", "fold"),
                                                        ("ensemble", "fold")]
     assert rows[1]["past_dropout"] == 1.0 and rows[0]["past_dropout"] == 0.0
@@ -272,16 +294,46 @@ def test_both_cnns_make_an_ensemble_and_the_rows_land_in_the_csv(write_wav, tmp_
 
 def test_the_experiment_log_shows_the_tables_the_shipped_results_give():
     log = (Path(crossval.__file__).parent / "README.md").read_text()
-    for block in crossval.markdown(cv.read_results()).split("\n\n"):
+    for block in experiment_log.markdown(SHIPPED_ROWS, SHIPPED_DECISIONS,
+                                         SHIPPED_COMMANDS).split("\n\n"):
         assert block in log
 
 
-def test_combinations_average_waveforms_or_magnitudes(speech_like):
-    """The waveform mean is the plain mean; the geometric mean of two equal estimates, played
-    with the noisy phase of that same signal, gives the signal back."""
-    first, second = speech_like(8_000, seed=1), speech_like(8_000, seed=2)
-    np.testing.assert_array_equal(crossval.COMBINATIONS["mean"](first, second, first),
-                                  0.5 * (first + second))
-    np.testing.assert_allclose(crossval.COMBINATIONS["geometric"](first, first, first), first,
-                               atol=1e-5)
+def test_the_experiment_log_never_shows_adopted_beside_worse():
+    """Every row of the log's table of changes: a model named in bold (adopted) has no
+    "(worse)" difference on the folds."""
+    log = (Path(crossval.__file__).parent / "README.md").read_text()
+    lines = [line for line in log.splitlines() if line.startswith("| ") and "` against `" in line]
+    assert len(lines) == len(SHIPPED_CHANGES)
+    for line in lines:
+        cells = line.split(" | ")
+        adopted = re.match(r"\*\*(.*?)\*\*", cells[2])
+        for model in adopted.group(1).split(", ") if adopted else []:
+            assert f"{model} " in cells[3] and not re.search(
+                rf"(^|<br>){re.escape(model)} [^<]*\(worse\)", cells[3]), line
 
+
+def _scored_fold(speech_like):
+    """A fold of 0.5 s scored against a clean signal, and three estimates of it."""
+    clean = speech_like(8_000, seed=1)
+    noisy = clean + 0.1 * speech_like(8_000, seed=4)
+    columns = {"recordings": "standin", "backend": "tensorflow", "code": crossval.HEAD, "fold": 1}
+    scored = crossval.Scored({cv.FOLD_CLIP: (noisy, clean)},
+                             crossval._clip_baselines({cv.FOLD_CLIP: (noisy, clean)}), columns)
+    first, second, reference = (clean + 0.05 * speech_like(8_000, seed=seed) for seed in (2, 3, 5))
+    return scored, clean, first, second, reference
+
+
+def test_the_ensemble_and_the_reference_combinations_score_waveform_means(speech_like):
+    scored, clean, first, second, reference = _scored_fold(speech_like)
+    estimates = {"cnn1d": {cv.FOLD_CLIP: first}, "cnn2d": {cv.FOLD_CLIP: second}}
+    experiment = crossval.Experiment("e", "a change", "b", "cnn2d-fours")
+    rows = crossval._combined_rows(scored, experiment, 1, estimates,
+                                   {"DeepFilterNet3": {cv.FOLD_CLIP: reference}})
+    expected = {"ensemble": 0.5 * (first + second), "cnn1d+DeepFilterNet3 mean":
+                0.5 * (first + reference), "cnn2d+DeepFilterNet3 mean": 0.5 * (second + reference)}
+    assert [row["model"] for row in rows] == list(expected)
+    for row in rows:
+        assert row["snr_db"] == pytest.approx(dsp.snr_db(clean, expected[row["model"]]))
+        assert (row["seed"], row["experiment"], row["change"], row["baseline"]) == (1, "e", "", "")
+        assert row["epochs"] is None and row["fold"] == 1

@@ -370,19 +370,29 @@ def test_precomputed_note_names_every_source():
         "this notebook runs on.")
 
 
-def test_recipe_change_table_has_one_row_per_change():
-    change = cv.Change("standin", "tensorflow", "batch-32", "minibatches of 32, not 64",
-                       "no-validation", "", "HEAD", ("cnn1d",),
-                       {"cnn1d": cv.Difference(0.07, 0.02, 5, 2),
-                        "cnn2d": cv.Difference(0.01, 0.03, 5, 2)})
+def _change(decisions):
+    return cv.Change("standin", "tensorflow", "batch-32", "minibatches of 32, not 64",
+                     "no-validation", "", "HEAD", {"cnn1d": cv.Difference(0.07, 0.02, 5, 2),
+                                                   "cnn2d": cv.Difference(0.01, 0.03, 5, 2)},
+                     decisions)
+
+
+def test_recipe_change_table_has_one_row_per_change_with_its_decisions():
+    change = _change({"cnn1d": cv.Decision(True), "cnn2d": cv.Decision(True, "simpler")})
     rows = [{"recordings": "standin", "model": model, "experiment": experiment, "epochs": epochs}
             for model, experiment, epochs in (("cnn1d", "batch-32", 60), ("cnn2d", "batch-32", 100),
                                               ("cnn1d", "no-validation", 60))]
     lines = report.recipe_change_table([change], rows).splitlines()
     assert len(lines) == 3
-    assert lines[2] == ("| minibatches of 32, not 64 | no-validation | standin | cnn1d | cnn1d "
-                        "+0.07 ± 0.02 dB (better); cnn2d +0.01 ± 0.03 dB (tie) | 5 × 2 | "
-                        "cnn1d 60, cnn2d 100 |")
+    assert lines[2] == ("| minibatches of 32, not 64 | no-validation | standin | "
+                        "**cnn1d, cnn2d**<br>cnn2d: simpler | cnn1d +0.07 ± 0.02 dB (better); "
+                        "cnn2d +0.01 ± 0.03 dB (tie) | 5 × 2 | cnn1d 60, cnn2d 100 |")
+
+
+def test_adoption_text_says_no_and_names_the_models_nobody_decided():
+    assert report.adoption_text(_change({"cnn1d": cv.Decision(False)})) == (
+        "no<br>no decision recorded for cnn2d")
+    assert report.adoption_text(_change({})) == "no<br>no decision recorded for cnn1d, cnn2d"
 
 
 def test_result_entry_lists_every_clip_with_none_where_unscored():
