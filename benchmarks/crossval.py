@@ -210,7 +210,7 @@ def _trained_rows(scored: Scored, run: Run, seed: int, clean: np.ndarray,
     for name in [model for model in run.models if model in TRAINED]:
         model = TRAINED[name](seed=seed)
         recipe = run.experiment.recipe(model)
-        trained = models_tf.train_denoiser(model, clean, dirty, recipe, seed=seed)
+        trained = models_tf.train_denoiser(model, clean, dirty, recipe, seed=seed, progress=True)
         if models_tf.context_frames(model) == 1:  # a network without a past
             recipe = dataclasses.replace(recipe, past_dropout=0.0)
         estimates[name] = {clip: models_tf.denoise_waveform(model, noisy)
