@@ -24,8 +24,6 @@ with dsp.native_output_silenced((2,)):  # TensorFlow's C++ start-up lines ignore
 
         tf.get_logger().setLevel("ERROR")
 
-# Minibatch steps per call into the compiled training loop: the same weights, less Python work.
-STEPS_PER_EXECUTION = 16
 FLOOR_BELOW_MEDIAN_DB = 40.0  # the log's floor, relative to the median noisy training magnitude
 SILENCE_BELOW_FLOOR_DB = 20.0  # the 2D CNN's silent padding frames, relative to the log's floor
 PREDICT_FRAMES = 1024  # frames denoised per call into the network
@@ -400,39 +398,16 @@ class FusedAdam(keras.optimizers.Adam):
             beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype))
 
 
-class _EpochProgress(keras.callbacks.Callback):
-    """One ``keras.utils.Progbar`` line that advances once per epoch with its loss; records each
-    epoch's wall-clock seconds."""
+def _epoch_trainer(model: keras.Model, batch_size: int) -> Callable:
+    """``train(inputs, targets)``: one epoch of ``model.train_step`` (the step ``fit`` runs) on
+    consecutive minibatches of ``batch_size``, the last one smaller, all in one TensorFlow call."""
 
-    def __init__(self, epochs: int, show: bool):
-        super().__init__()
-        self.bar = keras.utils.Progbar(epochs, interval=0.0, unit_name="epoch") if show else None
-        self.seconds: list[float] = []
+    @tf.function(reduce_retracing=True)
+    def train(inputs, targets):
+        for start in tf.range(0, tf.shape(inputs)[0], batch_size):
+            model.train_step((inputs[start:start + batch_size], targets[start:start + batch_size]))
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.started)
-        if self.bar is not None:
-            self.bar.update(epoch + 1, [("loss", float(logs["loss"]))])
-
-
-def _epoch_dataset(examples: RemixedEpochs, batch_size: int, input_shape) -> "tf.data.Dataset":
-    """A dataset that, each time it is iterated, gives the current epoch of ``examples`` in
-    minibatches of ``batch_size``, in order, then moves ``examples`` on to the next epoch."""
-
-    def current_epoch():
-        yield examples.epoch()
-        examples.next_epoch()
-
-    epoch = tf.data.Dataset.from_generator(current_epoch, output_signature=(
-        tf.TensorSpec((examples.count, *input_shape), tf.float32),
-        tf.TensorSpec((examples.count, dsp.N_BINS), tf.float32)))
-    batches = epoch.flat_map(
-        lambda inputs, targets: tf.data.Dataset.from_tensor_slices((inputs, targets))
-        .batch(batch_size))
-    return batches.apply(tf.data.experimental.assert_cardinality(-(-examples.count // batch_size)))
+    return train
 
 
 def _adapt_input_compression(model: keras.Model, noisy_magnitude: np.ndarray) -> None:
@@ -448,9 +423,10 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
                    recipe: Recipe | None = None, *, seed: int = 0, epochs: int | None = None,
                    progress: bool = False) -> TrainingRun:
     """Train ``model`` on a pair of ``(samples,)`` signals with ``recipe`` (default: its own),
-    seeded; the squared error is in units of :func:`typical_magnitude` squared. One ``fit``
-    runs every epoch (:class:`RemixedEpochs` draws each); with ``progress``, a progress bar
-    advances once per epoch. Notebook: §4.3, §5.3, §7.1."""
+    seeded; the squared error is in units of :func:`typical_magnitude` squared. Each epoch
+    (drawn by :class:`RemixedEpochs`) is one call of Keras' own ``train_step`` loop: the
+    weights ``fit`` would give, without its per-call overhead. With ``progress``, one progress
+    bar advances once per epoch. Notebook: §4.3, §5.3, §7.1."""
     clean = np.asarray(clean, dtype=np.float32)
     dirty = np.asarray(dirty, dtype=np.float32)
     if clean.shape != dirty.shape or clean.ndim != 1:
@@ -465,19 +441,26 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
     examples = RemixedEpochs(clean, dirty - clean, context_frames(model), seed,
                              silence_level(model), recipe.epochs, recipe.past_dropout)
     model.compile(optimizer=FusedAdam(recipe.learning_rate), loss="mse",
-                  loss_weights=[typical_magnitude(training_magnitude) ** -2],
-                  steps_per_execution=STEPS_PER_EXECUTION)
-
-    def cosine_decay(epoch, _):
-        return recipe.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / recipe.epochs))
-
-    timer = _EpochProgress(recipe.epochs, progress)
+                  loss_weights=[typical_magnitude(training_magnitude) ** -2])
+    model.optimizer.build(model.trainable_variables)
+    train_epoch = _epoch_trainer(model, recipe.batch_size)
+    bar = keras.utils.Progbar(recipe.epochs, interval=0.0, unit_name="epoch") if progress else None
+    history: dict[str, list[float]] = {"loss": [], "learning_rate": []}
+    epoch_seconds = []
     start = time.perf_counter()
-    history = model.fit(_epoch_dataset(examples, recipe.batch_size, model.input_shape[1:]),
-                        epochs=recipe.epochs, shuffle=False, verbose=0,
-                        callbacks=[keras.callbacks.LearningRateScheduler(cosine_decay), timer])
-    record = {key: [float(value) for value in values] for key, values in history.history.items()}
-    return TrainingRun(record, time.perf_counter() - start, recipe.epochs, timer.seconds)
+    for epoch in range(recipe.epochs):
+        began = time.perf_counter()
+        rate = recipe.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / recipe.epochs))
+        model.optimizer.learning_rate = rate  # a half cosine from the peak to 0
+        model.reset_metrics()
+        train_epoch(*examples.epoch())
+        history["loss"].append(float(model.get_metrics_result()["loss"]))
+        history["learning_rate"].append(rate)
+        examples.next_epoch()
+        epoch_seconds.append(time.perf_counter() - began)
+        if bar is not None:
+            bar.update(epoch + 1, [("loss", history["loss"][-1])])
+    return TrainingRun(history, time.perf_counter() - start, recipe.epochs, epoch_seconds)
 
 
 def save_denoiser(model: keras.Model, path) -> None:

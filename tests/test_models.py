@@ -436,12 +436,11 @@ def test_seeded_training_is_reproducible(train_small, noisy_pair):
 
 
 def test_every_epoch_takes_one_step_per_minibatch(train_small, noisy_pair, quick_epochs):
-    """Several steps run per call into TensorFlow (``STEPS_PER_EXECUTION``), yet each epoch
-    still trains on all of its frames once: ceil(frames / batch) optimizer steps, also when
-    that is not a multiple of the steps per call."""
+    """A whole epoch runs in one call into TensorFlow, yet trains on all of its frames once:
+    ceil(frames / batch) optimizer steps, the last minibatch smaller."""
     batch_size = 5
     steps = -(-len(dsp.stft_frames(noisy_pair[1])[0]) // batch_size)  # 94 frames: 19 steps
-    assert M.STEPS_PER_EXECUTION > 1 and steps % M.STEPS_PER_EXECUTION != 0
+    assert steps * batch_size != len(dsp.stft_frames(noisy_pair[1])[0])
     model, _ = train_small(M.build_cnn1d, SMALL_1D, noisy_pair, batch_size=batch_size)
     assert model.optimizer.iterations.numpy() == quick_epochs * steps
 
@@ -1005,3 +1004,28 @@ def test_training_shows_one_progress_line_that_advances_per_epoch(train_small, n
     assert len(run.epoch_seconds) == quick_epochs and all(s > 0 for s in run.epoch_seconds)
     M.train_denoiser(M.build_cnn1d(SMALL_1D), *noisy_pair, M.Recipe(epochs=1, batch_size=16))
     assert capsys.readouterr().out == ""
+
+
+def test_training_gives_the_weights_of_keras_fit_epoch_by_epoch(noisy_pair):
+    """train_denoiser's one call per epoch of Keras' train_step is ``fit`` without its overhead:
+    the same epochs through ``fit``, one call per epoch, give bit-identical weights."""
+    recipe = M.Recipe(epochs=3, batch_size=16, learning_rate=1e-3)
+    clean, dirty = noisy_pair
+    ours = M.build_cnn1d(SMALL_1D, seed=3)
+    M.train_denoiser(ours, clean, dirty, recipe, seed=3)
+
+    model = M.build_cnn1d(SMALL_1D, seed=3)
+    M.keras.utils.set_random_seed(3)
+    magnitude = dsp.stft_frames(dirty)[0]
+    M._adapt_input_compression(model, magnitude)
+    examples = M.RemixedEpochs(clean, dirty - clean, 1, 3, M.silence_level(model), recipe.epochs)
+    model.compile(optimizer=M.FusedAdam(recipe.learning_rate), loss="mse",
+                  loss_weights=[M.typical_magnitude(magnitude) ** -2])
+    schedule = M.keras.callbacks.LearningRateScheduler(
+        lambda epoch, _: recipe.learning_rate * 0.5 * (1 + np.cos(np.pi * epoch / recipe.epochs)))
+    for epoch in range(recipe.epochs):
+        model.fit(*examples.epoch(), batch_size=recipe.batch_size, shuffle=False,
+                  initial_epoch=epoch, epochs=epoch + 1, callbacks=[schedule], verbose=0)
+        examples.next_epoch()
+    for a, b in zip(ours.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
