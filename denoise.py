@@ -20,7 +20,7 @@ import dsp_helpers as dsp
 
 COMBINED_MODEL = "cnn1d+DeepFilterNet3"  # the mean of the two's waveforms; see --help
 MODEL_NAMES = ("cnn1d", "cnn2d", COMBINED_MODEL)
-DEFAULT_MODEL = "cnn1d"  # as good as the 2D CNN in cross-validation, and faster; see --help
+DEFAULT_MODEL = "cnn1d"  # better than the 2D CNN on the course folds, and faster; see --help
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent / "models"
 SEGMENT_SAMPLES = 30 * dsp.SAMPLE_RATE // dsp.HOP_LENGTH * dsp.HOP_LENGTH  # 30 s, whole hops
 MAX_PEAK = 100.0  # 40 dB above full scale; louder samples are integer-scaled floats, not audio

@@ -291,6 +291,14 @@ def default_epochs(model: keras.Model, scale: float = 1.0) -> int:
     return max(1, round(scale * recipe_for(model).epochs))
 
 
+def padding_level(noisy_magnitude: np.ndarray) -> float:
+    """The level of the silent frames a network trained on ``noisy_magnitude`` (any shape) pads
+    its first images with: :data:`SILENCE_BELOW_FLOOR_DB` under the log floor that training
+    sets, so :func:`silence_level` of the trained model. Notebook: §5.1."""
+    below_median_db = FLOOR_BELOW_MEDIAN_DB + SILENCE_BELOW_FLOOR_DB
+    return typical_magnitude(noisy_magnitude) * 10.0 ** (-below_median_db / 20.0)
+
+
 def silence_level(model: keras.Model) -> float:
     """The padding frames' level, :data:`SILENCE_BELOW_FLOOR_DB` under the model's log floor."""
     floor = float(keras.ops.convert_to_numpy(model.get_layer("log_magnitude").floor))

@@ -1029,3 +1029,11 @@ def test_training_gives_the_weights_of_keras_fit_epoch_by_epoch(noisy_pair):
         examples.next_epoch()
     for a, b in zip(ours.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_padding_level_is_the_trained_models_silence_level(trained, noisy_pair):
+    """60 dB under the median training magnitude: 20 dB under the log floor training sets."""
+    magnitude = dsp.stft_frames(noisy_pair[1])[0]
+    expected = float(np.median(magnitude)) * 1e-3
+    assert M.padding_level(magnitude) == pytest.approx(expected, rel=1e-6)
+    assert M.silence_level(trained[2]) == pytest.approx(M.padding_level(magnitude), rel=1e-5)
