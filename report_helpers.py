@@ -316,20 +316,26 @@ def verdict_text(first: str, second: str, difference, run_snr: Mapping[str, Mapp
 
 
 def precomputed_note(rows: Sequence[Mapping], recordings_in_use: str) -> str:
-    """One line naming the recordings of ``rows`` and whether they are ``recordings_in_use``.
+    """One line: "Precomputed on" the recordings of ``rows``, each with its relation to the
+    recordings this notebook runs on, ``recordings_in_use`` (``course``: the pair in audio/, of
+    which ``course-80`` is the first 80 %; or ``standin``).
 
     Notebook: §1, §4.3, §6.3, §7.1, §7.2, §7.3."""
     names = {"standin": "the shipped stand-in recordings", "course": "the course recordings",
              "course-80": "the first 80 % of the course training pair"}
     sources = sorted({row["recordings"] for row in rows})
-    described = " and ".join(names.get(source, source) for source in sources)
-    if sources == [recordings_in_use]:
-        return f"Precomputed on {described}, the recordings this notebook runs on."
-    if recordings_in_use in sources:
-        return (f"Precomputed on {described}; only the rows of "
-                f"{names.get(recordings_in_use, recordings_in_use)} are of the recordings this "
-                f"notebook runs on.")
-    return f"Computed on {described}, not on the recordings in audio/."
+
+    def relation(source: str) -> str:
+        if source == recordings_in_use:
+            return "the recordings this notebook runs on"
+        if (source, recordings_in_use) == ("course-80", "course"):
+            return "the first 80 % of the pair in audio/"
+        return "not the recordings this notebook runs on"
+
+    if len(sources) == 1:
+        return f"Precomputed on {names.get(sources[0], sources[0])}, {relation(sources[0])}."
+    return "Precomputed on " + " and on ".join(
+        f"{names.get(source, source)} ({relation(source)})" for source in sources) + "."
 
 
 def adoption_text(change) -> str:

@@ -351,23 +351,38 @@ def test_verdict_names_the_winner_only_beyond_twice_the_standard_error():
     assert "a **tie**" in tied  # 0.4 is not more than 2 x 0.2
 
 
-@pytest.mark.parametrize("in_use, expected", [
-    ("standin", "Precomputed on the shipped stand-in recordings, the recordings this notebook "
-                "runs on."),
-    ("course", "Computed on the shipped stand-in recordings, not on the recordings in audio/.")])
-def test_precomputed_note_says_when_the_rows_are_not_the_recordings_in_use(in_use, expected):
-    assert report.precomputed_note([{"recordings": "standin"}] * 2, in_use) == expected
+@pytest.mark.parametrize("source, in_use, expected", [
+    ("standin", "standin", "Precomputed on the shipped stand-in recordings, the recordings this "
+                           "notebook runs on."),
+    ("standin", "course", "Precomputed on the shipped stand-in recordings, not the recordings "
+                          "this notebook runs on."),
+    ("course-80", "course", "Precomputed on the first 80 % of the course training pair, the "
+                            "first 80 % of the pair in audio/."),
+    ("course-80", "standin", "Precomputed on the first 80 % of the course training pair, not "
+                             "the recordings this notebook runs on."),
+    ("course", "course", "Precomputed on the course recordings, the recordings this notebook "
+                         "runs on.")])
+def test_precomputed_note_names_the_recordings_and_their_relation_to_those_in_use(
+        source, in_use, expected):
+    assert report.precomputed_note([{"recordings": source}] * 2, in_use) == expected
 
 
-def test_precomputed_note_names_every_source():
+def test_precomputed_note_never_calls_the_course_pair_in_audio_not_the_recordings_in_use():
+    for rows in ([{"recordings": "course-80"}], [{"recordings": "course"}]):
+        note = report.precomputed_note(rows, "course")
+        assert note.startswith("Precomputed on ") and "not the" not in note
+
+
+def test_precomputed_note_names_every_source_with_its_relation():
     rows = [{"recordings": "course-80"}, {"recordings": "standin"}]
     assert report.precomputed_note(rows, "course") == (
-        "Computed on the first 80 % of the course training pair and the shipped stand-in "
-        "recordings, not on the recordings in audio/.")
+        "Precomputed on the first 80 % of the course training pair (the first 80 % of the pair "
+        "in audio/) and on the shipped stand-in recordings (not the recordings this notebook "
+        "runs on).")
     assert report.precomputed_note(rows, "standin") == (
-        "Precomputed on the first 80 % of the course training pair and the shipped stand-in "
-        "recordings; only the rows of the shipped stand-in recordings are of the recordings "
-        "this notebook runs on.")
+        "Precomputed on the first 80 % of the course training pair (not the recordings this "
+        "notebook runs on) and on the shipped stand-in recordings (the recordings this notebook "
+        "runs on).")
 
 
 def _change(decisions):
