@@ -114,7 +114,7 @@ def _as_tuple(value, dims: int) -> tuple[int, ...]:
 
 def dimension_table(input_shape: tuple[int, ...], blocks: list[ConvBlock]) -> list[dict]:
     """Per layer, by the handout's arithmetic: ``layer``, ``kernel``, ``stride``, ``shape`` and
-    ``reach`` (per axis, the last input index that its last position sees)."""
+    ``reach`` (per axis, the last input index that its last position sees). Notebook: §4.1, §5.2."""
     dims = len(input_shape)
     shape = tuple(input_shape)
     # the input index reached by position p of the current map is scale * p + offset, per axis
@@ -211,14 +211,15 @@ def _check_dimensions(model: keras.Model, input_shape, blocks) -> None:
 
 
 def build_cnn1d(blocks=DEFAULT_CNN1D_BLOCKS, seed: int = 0) -> keras.Model:
-    """The 1D CNN of Problem 1, ``(513, 1)`` to ``(B, 513)``; ``seed`` fixes the weights."""
+    """The 1D CNN of Problem 1, ``(513, 1)`` to ``(B, 513)``; ``seed`` fixes the weights.
+    Notebook: §4.1."""
     return _conv_network((dsp.N_BINS,), blocks, "cnn1d", seed)
 
 
 def build_cnn2d(blocks=DEFAULT_CNN2D_BLOCKS, window: int = dsp.WINDOW_FRAMES,
                 seed: int = 0, past_frames: bool = True) -> keras.Model:
     """The 2D CNN of Problem 2, ``(window, 513, 1)`` to ``(B, 513)``; without ``past_frames``
-    it sees the current frame ``window`` times (:class:`CurrentFrameRepeated`)."""
+    it sees the current frame ``window`` times (:class:`CurrentFrameRepeated`). Notebook: §5.2."""
     return _conv_network((window, dsp.N_BINS), blocks, "cnn2d", seed, past_frames)
 
 
@@ -237,7 +238,8 @@ def past_frames_removed(model: keras.Model) -> keras.Model:
 
 
 def build_fc(hidden_units=(1024, 1024), seed: int = 0) -> keras.Model:
-    """Homework 1's fully connected network: :func:`build_cnn1d` with ``Dense`` ReLU layers."""
+    """Homework 1's fully connected network: :func:`build_cnn1d` with ``Dense`` ReLU layers.
+    Notebook: §7.1."""
 
     def dense_layers(features):
         features = keras.layers.Flatten(name="spectrum")(features)
@@ -285,7 +287,8 @@ def recipe_for(model: keras.Model) -> Recipe:
 
 
 def default_epochs(model: keras.Model, scale: float = 1.0) -> int:
-    """``scale`` times :func:`recipe_for` ``model``'s epochs, rounded, at least 1."""
+    """``scale`` times :func:`recipe_for` ``model``'s epochs, rounded, at least 1.
+    Notebook: §4.3, §5.3, §7.1."""
     if not scale > 0.0:
         raise ValueError(f"the epoch scale must be positive, got {scale}")
     return max(1, round(scale * recipe_for(model).epochs))
@@ -472,7 +475,8 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
 
 
 def save_denoiser(model: keras.Model, path) -> None:
-    """Save ``model`` to a ``.keras`` file, atomically, without the optimizer's state."""
+    """Save ``model`` to a ``.keras`` file, atomically, without the optimizer's state.
+    Notebook: §7.1."""
     with dsp.replaced_atomically(path) as temporary:  # named *.keras, as Keras requires
         keras.Model(model.inputs, model.outputs, name=model.name).save(temporary)
 
@@ -492,7 +496,8 @@ def denoise_magnitude(model: keras.Model, noisy_magnitude: np.ndarray) -> np.nda
 
 
 def denoise_waveform(model: keras.Model, noisy: np.ndarray) -> np.ndarray:
-    """Denoise a ``(samples,)`` signal, keeping the noisy phase; same length."""
+    """Denoise a ``(samples,)`` signal, keeping the noisy phase; same length.
+    Notebook: §4.4, §5.4, §7.4."""
     noisy_magnitude, noisy_phase = dsp.stft_frames(noisy)
     estimate = denoise_magnitude(model, noisy_magnitude)
     return dsp.reconstruct(estimate, noisy_phase, len(noisy))
