@@ -114,7 +114,8 @@ def _as_tuple(value, dims: int) -> tuple[int, ...]:
 
 def dimension_table(input_shape: tuple[int, ...], blocks: list[ConvBlock]) -> list[dict]:
     """Per layer, by the handout's arithmetic: ``layer``, ``kernel``, ``stride``, ``shape`` and
-    ``reach`` (per axis, the last input index that its last position sees). Notebook: §4.1, §5.2."""
+    ``reach`` (per axis, the last input index that its last position sees).
+    Notebook: §4.1, §5.2."""
     dims = len(input_shape)
     shape = tuple(input_shape)
     # the input index reached by position p of the current map is scale * p + offset, per axis
