@@ -28,7 +28,8 @@ the code that computed it (``HEAD``); a row of the same recordings, backend, mod
 seed, share, fold and clip as one in ``--csv`` replaces it, the others are kept. ``--summary``
 prints each entry's scores and every change's paired differences with the decisions recorded
 in ``results/decisions.csv``; ``--markdown`` prints the tables of ``benchmarks/README.md``
-instead (``experiment_log``).
+instead (``experiment_log``). ``python -m benchmarks.filing`` files a finished run, written to
+a ``--csv`` of its own, into the results with its command and decisions.
 """
 
 from __future__ import annotations

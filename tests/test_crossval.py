@@ -1,7 +1,8 @@
-"""The cross-validation tool (benchmarks/crossval.py) and the experiment log
-(benchmarks/experiment_log.py): folds, training ranges, recipes, the results CSV (its rows
-replaced by key, the shipped file's columns), the shipped decisions and commands, the summaries,
-the combinations, and a short end-to-end run."""
+"""The cross-validation tool (benchmarks/crossval.py), the experiment log
+(benchmarks/experiment_log.py) and the filing of a run (benchmarks/filing.py): folds, training
+ranges, recipes, the results CSV (its rows replaced by key, the shipped file's columns), the
+shipped decisions and commands, the summaries, the combinations, a short end-to-end run, and a
+run filed with its command and decisions into temporary results."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 import cross_validation as cv
 import dsp_helpers as dsp
 import models_tf
-from benchmarks import crossval, experiment_log
+from benchmarks import crossval, experiment_log, filing
 
 HOP = 512
 
@@ -337,3 +338,113 @@ def test_the_ensemble_and_the_reference_combinations_score_waveform_means(speech
         assert row["snr_db"] == pytest.approx(dsp.snr_db(clean, expected[row["model"]]))
         assert (row["seed"], row["experiment"], row["change"], row["baseline"]) == (1, "e", "", "")
         assert row["epochs"] is None and row["fold"] == 1
+
+
+def _results_dir(tmp_path) -> Path:
+    """Temporary results: the baseline ``old`` rows of :func:`_change_rows` and copies of the
+    shipped decisions and commands."""
+    folder = tmp_path / "results"
+    crossval.write_rows(folder / "crossval.csv",
+                        [row for row in _change_rows() if row["experiment"] == "old"])
+    shutil.copyfile(crossval.DECISIONS_CSV, folder / "decisions.csv")
+    shutil.copyfile(crossval.COMMANDS_CSV, folder / "commands.csv")
+    return folder
+
+
+def _run_csv(tmp_path, gains=(0.3, -0.1), **columns) -> Path:
+    """A run of ``new`` against ``old`` (seed s gains ``gains[s]`` on every fold, unless a gain
+    is a list, one per fold), with a reference denoiser's pretrained row."""
+    rows = [_row("RNNoise", crossval.PRETRAINED, 1, 9.0)]
+    for seed, gain in enumerate(gains):
+        for fold, snr in enumerate([10.0, 11.0, 12.5], start=1):
+            step = gain[fold - 1] if isinstance(gain, list) else gain
+            rows.append(_row("cnn1d", "new", fold, snr + step, seed,
+                             **{"change": "a change", "baseline": "old", **columns}))
+    crossval.write_rows(tmp_path / "run.csv", rows)
+    return tmp_path / "run.csv"
+
+
+def _file(run, folder, *decisions, command="python -m benchmarks.crossval --experiment new"):
+    filing.main([str(run), "--command", command, "--results-dir", str(folder),
+                 *(["--decision", *decisions] if decisions else [])])
+
+
+def test_a_filed_run_adds_its_rows_its_command_and_a_decision_per_model(tmp_path):
+    folder, run = _results_dir(tmp_path), _run_csv(tmp_path)
+    _file(run, folder, "cnn1d=yes")
+    rows = cv.read_results(folder / "crossval.csv")
+    assert rows == [r for r in _change_rows() if r["experiment"] == "old"] + cv.read_results(run)
+    decisions = cv.read_decisions(folder / "decisions.csv")
+    assert decisions[("standin", "tensorflow", "new", "old", "", "cnn1d")] == cv.Decision(True)
+    assert decisions == {**SHIPPED_DECISIONS, **decisions}
+    assert len(decisions) == len(SHIPPED_DECISIONS) + 1
+    commands = experiment_log.read_commands(folder / "commands.csv")
+    assert commands[:-1] == SHIPPED_COMMANDS
+    assert commands[-1] == {"recordings": "standin", "backend": "tensorflow", "experiment": "new",
+                            "models": ["cnn1d"],
+                            "command": "python -m benchmarks.crossval --experiment new"}
+    (change,) = cv.recipe_changes(rows, decisions)
+    assert change.adopted == ("cnn1d",) and str(change.differences["cnn1d"]).endswith("(better)")
+    assert experiment_log.command_of(commands, change) == commands[-1]["command"]
+
+
+def test_filing_a_run_again_replaces_its_rows_command_and_decisions(tmp_path):
+    folder, run = _results_dir(tmp_path), _run_csv(tmp_path)
+    _file(run, folder, "cnn1d=yes")
+    _file(_run_csv(tmp_path, gains=(0.4, 0.0)), folder, "cnn1d=no: not now, in words",
+          command="python -m benchmarks.crossval --experiment new --seeds 0 1")
+    rows = cv.read_results(folder / "crossval.csv")
+    assert len(rows) == 13 and rows[-1]["snr_db"] == 12.5  # the second run's seed 1, fold 3
+    decisions = cv.read_decisions(folder / "decisions.csv")
+    assert decisions[("standin", "tensorflow", "new", "old", "", "cnn1d")] == cv.Decision(
+        False, "not now, in words")
+    assert len(decisions) == len(SHIPPED_DECISIONS) + 1
+    commands = experiment_log.read_commands(folder / "commands.csv")
+    assert [c["command"] for c in commands] == [c["command"] for c in SHIPPED_COMMANDS] + [
+        "python -m benchmarks.crossval --experiment new --seeds 0 1"]
+
+
+def test_a_baseline_run_is_filed_with_its_command_and_no_decision(tmp_path):
+    folder = _results_dir(tmp_path)
+    run = tmp_path / "baseline.csv"
+    crossval.write_rows(run, [_row("cnn2d", "old", fold, 9.0) for fold in (1, 2, 3)])
+    _file(run, folder, command="python -m benchmarks.crossval --models cnn2d --experiment old")
+    assert cv.read_decisions(folder / "decisions.csv") == SHIPPED_DECISIONS
+    assert experiment_log.read_commands(folder / "commands.csv")[-1]["models"] == ["cnn2d"]
+
+
+@pytest.mark.parametrize("gains, columns, decisions, message", [
+    ((-0.3, -0.1), {}, ["cnn1d=yes:simpler"], "cannot be adopted where it is worse"),
+    (([0.3, -0.2, 0.1], [0.2, -0.3, 0.0]), {}, ["cnn1d=yes"],
+     "cnn1d: a tie adopted needs a reason (cnn1d=yes:REASON)"),
+    ((0.3, -0.1), {}, ["cnn1d=no"], "cnn1d: a win turned down needs a reason (cnn1d=no:REASON)"),
+    ((0.3, -0.1), {}, [], "decide exactly the models of the change, ['cnn1d']; got none"),
+    ((0.3, -0.1), {}, ["cnn1d=yes", "cnn2d=no"], "decide exactly"),
+    ((0.3, -0.1), {"baseline": "missing"}, ["cnn1d=yes"], "no baseline rows"),
+    ((0.3, -0.1), {"backend": "jax"}, ["cnn1d=yes"], "no baseline rows"),
+])
+def test_a_run_that_breaks_the_log_rules_is_refused_and_nothing_is_written(
+        tmp_path, capsys, gains, columns, decisions, message):
+    folder = _results_dir(tmp_path)
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    with pytest.raises(SystemExit):
+        _file(_run_csv(tmp_path, gains, **columns), folder, *decisions)
+    assert message in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+
+
+def test_a_command_shared_with_other_models_is_left_for_a_person_to_edit(tmp_path, capsys):
+    folder = _results_dir(tmp_path)
+    with open(folder / "commands.csv", "a", newline="") as handle:
+        csv.writer(handle).writerow(["standin", "tensorflow", "new", "cnn1d cnn2d", "python x"])
+    with pytest.raises(SystemExit):
+        _file(_run_csv(tmp_path), folder, "cnn1d=yes")
+    assert "edit it by hand" in capsys.readouterr().err
+
+
+def test_a_decision_reads_model_adoption_and_reason():
+    assert filing.parse_decision("cnn1d+DeepFilterNet3 mean=no:simpler: as good") == (
+        "cnn1d+DeepFilterNet3 mean", cv.Decision(False, "simpler: as good"))
+    assert filing.parse_decision("cnn2d=yes") == ("cnn2d", cv.Decision(True, ""))
+    with pytest.raises(ValueError, match="MODEL=yes"):
+        filing.parse_decision("cnn2d=maybe")
