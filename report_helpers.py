@@ -295,10 +295,8 @@ def metric_table(scores: Mapping[str, Mapping[str, Mapping[str, float]]], metric
     return markdown_table([label or metric, *kept, *extra], rows)
 
 
-def verdict_text(first: str, second: str, difference, run_snr: Mapping[str, Mapping[str, float]]
-                 ) -> str:
-    """Which network wins by the cross-validated ``difference`` ``first - second``, with this
-    run's per-clip SNR differences (``run_snr[name][clip]``, dB) beside it, in Markdown.
+def verdict_text(first: str, second: str, difference) -> str:
+    """Which network wins by the cross-validated ``difference`` ``first - second``, in Markdown.
 
     Notebook: §6.3."""
     if difference.verdict == "tie":
@@ -306,13 +304,22 @@ def verdict_text(first: str, second: str, difference, run_snr: Mapping[str, Mapp
     else:
         winner = first if difference.verdict == "better" else second
         decision = f"the **{winner}** is better, by more than twice the standard error"
+    return (f"**Verdict:** {first} − {second} = {difference.mean:+.2f} ± {difference.error:.2f} dB "
+            f"on the held-out folds ({difference.folds} folds, {difference.seeds} seed(s) "
+            f"averaged within each): {decision}.")
+
+
+def run_difference_text(first: str, second: str,
+                        run_snr: Mapping[str, Mapping[str, float]]) -> str:
+    """This run's per-clip SNR differences ``first - second`` (``run_snr[name][clip]``, dB), shown
+    beside :func:`verdict_text`, not used to choose.
+
+    Notebook: §6.3."""
     clips = [clip for clip in run_snr[first] if clip in run_snr[second]]
     per_clip = ", ".join(f"{clip} {run_snr[first][clip] - run_snr[second][clip]:+.2f} dB"
                          for clip in clips)
-    return (f"**Verdict:** {first} − {second} = {difference.mean:+.2f} ± {difference.error:.2f} dB "
-            f"on the held-out folds ({difference.folds} folds, {difference.seeds} seed(s) "
-            f"averaged within each): {decision}.\n\nThis run, one training per network: "
-            f"{first} − {second} = {per_clip} (shown, not used to choose).")
+    return (f"This run, one training per network: {first} − {second} = {per_clip} "
+            f"(shown, not used to choose).")
 
 
 def precomputed_note(rows: Sequence[Mapping], recordings_in_use: str) -> str:

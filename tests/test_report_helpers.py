@@ -340,15 +340,22 @@ def test_training_curves_mark_the_last_epoch_as_kept():
 
 
 def test_verdict_names_the_winner_only_beyond_twice_the_standard_error():
-    run = {"2D CNN": {"train": 18.0, "test_01": 15.0}, "1D CNN": {"train": 17.0, "test_01": 14.95}}
-    text = report.verdict_text("2D CNN", "1D CNN", cv.Difference(0.5, 0.2, 5, 2), run)
-    assert text.startswith("**Verdict:** 2D CNN − 1D CNN = +0.50 ± 0.20 dB on the held-out folds "
-                           "(5 folds, 2 seed(s) averaged within each): the **2D CNN** is better")
-    assert "train +1.00 dB, test_01 +0.05 dB (shown, not used to choose)" in text
-    losing = report.verdict_text("2D CNN", "1D CNN", cv.Difference(-0.9, 0.3, 5, 1), run)
+    text = report.verdict_text("2D CNN", "1D CNN", cv.Difference(0.5, 0.2, 5, 2))
+    assert text == ("**Verdict:** 2D CNN − 1D CNN = +0.50 ± 0.20 dB on the held-out folds "
+                    "(5 folds, 2 seed(s) averaged within each): the **2D CNN** is better, by more "
+                    "than twice the standard error.")
+    losing = report.verdict_text("2D CNN", "1D CNN", cv.Difference(-0.9, 0.3, 5, 1))
     assert "the **1D CNN** is better" in losing
-    tied = report.verdict_text("2D CNN", "1D CNN", cv.Difference(0.4, 0.2, 5, 2), run)
+    tied = report.verdict_text("2D CNN", "1D CNN", cv.Difference(0.4, 0.2, 5, 2))
     assert "a **tie**" in tied  # 0.4 is not more than 2 x 0.2
+
+
+def test_run_difference_text_gives_each_clip_both_networks_scored():
+    run = {"2D CNN": {"train": 18.0, "test_01": 15.0, "test_02": 9.0},
+           "1D CNN": {"train": 17.0, "test_01": 14.95}}
+    assert report.run_difference_text("2D CNN", "1D CNN", run) == (
+        "This run, one training per network: 2D CNN − 1D CNN = train +1.00 dB, test_01 +0.05 dB "
+        "(shown, not used to choose).")
 
 
 @pytest.mark.parametrize("source, in_use, expected", [
