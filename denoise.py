@@ -20,7 +20,7 @@ import dsp_helpers as dsp
 
 COMBINED_MODEL = "cnn1d+DeepFilterNet3"  # the mean of the two's waveforms; see --help
 MODEL_NAMES = ("cnn1d", "cnn2d", COMBINED_MODEL)
-DEFAULT_MODEL = "cnn1d"  # better than the 2D CNN on the course folds, and faster; see --help
+DEFAULT_MODEL = "cnn1d"  # as good as the 2D CNN on the course folds, and faster; see --help
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent / "models"
 SEGMENT_SAMPLES = 30 * dsp.SAMPLE_RATE // dsp.HOP_LENGTH * dsp.HOP_LENGTH  # 30 s, whole hops
 MAX_PEAK = 100.0  # 40 dB above full scale; louder samples are integer-scaled floats, not audio
@@ -42,7 +42,8 @@ stdout has one line per output written; notes, the model used and errors go to s
 
 EPILOG = """\
 which model: without --model, the 1D CNN (cnn1d): in cross-validation on the course pair's
-  first 80 % it denoised held-out folds better than the 2D CNN, and it is faster.
+  first 80 % it denoised held-out folds as well as the 2D CNN (a tie at the recipes' budgets),
+  and it is faster.
   cnn1d+DeepFilterNet3: the mean of the 1D CNN's and the pretrained DeepFilterNet3's waveforms,
   which beat each alone in cross-validation; only where DeepFilterNet3's wheel installs.
 
