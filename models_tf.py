@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -410,6 +411,33 @@ class FusedAdam(keras.optimizers.Adam):
             beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype))
 
 
+class _EpochProgress:
+    """One line that advances once per epoch with the loss and the time so far:
+    ``keras.utils.Progbar`` in a terminal; in a Jupyter kernel a text display updated in place,
+    so that a saved notebook keeps the last line only."""
+
+    def __init__(self, epochs: int):
+        self.epochs, self.started = epochs, time.perf_counter()
+        self.bar = self.line = None
+        ipython = sys.modules.get("IPython")
+        if getattr(ipython and ipython.get_ipython(), "kernel", None) is not None:  # Jupyter
+            from IPython.display import Pretty, display
+
+            self.pretty = Pretty
+            self.line = display(Pretty(f"epoch 0/{epochs}"), display_id=True)
+        else:
+            self.bar = keras.utils.Progbar(epochs, interval=0.0, unit_name="epoch")
+
+    def update(self, epoch: int, loss: float) -> None:
+        """After ``epoch`` (counted from 1) with training loss ``loss``."""
+        if self.bar is not None:
+            self.bar.update(epoch, [("loss", loss)])
+            return
+        seconds = time.perf_counter() - self.started
+        self.line.update(self.pretty(f"epoch {epoch}/{self.epochs}: loss {loss:.4f}, "
+                                     f"{seconds:.0f} s ({seconds / epoch:.2f} s per epoch)"))
+
+
 def _epoch_trainer(model: keras.Model, batch_size: int) -> Callable:
     """``train(inputs, targets)``: one epoch of ``model.train_step`` (the step ``fit`` runs) on
     consecutive minibatches of ``batch_size``, the last one smaller, all in one TensorFlow call."""
@@ -438,7 +466,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
     seeded; the squared error is in units of :func:`typical_magnitude` squared. Each epoch
     (drawn by :class:`RemixedEpochs`) is one call of Keras' own ``train_step`` loop: the
     weights ``fit`` would give, without its per-call overhead. With ``progress``, one progress
-    bar advances once per epoch. Notebook: §4.3, §5.3, §7.1."""
+    line advances once per epoch (:class:`_EpochProgress`). Notebook: §4.3, §5.3, §7.1."""
     clean = np.asarray(clean, dtype=np.float32)
     dirty = np.asarray(dirty, dtype=np.float32)
     if clean.shape != dirty.shape or clean.ndim != 1:
@@ -456,7 +484,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
                   loss_weights=[typical_magnitude(training_magnitude) ** -2])
     model.optimizer.build(model.trainable_variables)
     train_epoch = _epoch_trainer(model, recipe.batch_size)
-    bar = keras.utils.Progbar(recipe.epochs, interval=0.0, unit_name="epoch") if progress else None
+    shown = _EpochProgress(recipe.epochs) if progress else None
     history: dict[str, list[float]] = {"loss": [], "learning_rate": []}
     epoch_seconds = []
     start = time.perf_counter()
@@ -470,8 +498,8 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
         history["learning_rate"].append(rate)
         examples.next_epoch()
         epoch_seconds.append(time.perf_counter() - began)
-        if bar is not None:
-            bar.update(epoch + 1, [("loss", history["loss"][-1])])
+        if shown is not None:
+            shown.update(epoch + 1, history["loss"][-1])
     return TrainingRun(history, time.perf_counter() - start, recipe.epochs, epoch_seconds)
 
 

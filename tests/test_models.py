@@ -4,6 +4,7 @@ network, the ``quick_epochs`` of conftest)."""
 
 from __future__ import annotations
 
+import re
 
 import numpy as np
 import pytest
@@ -1037,3 +1038,25 @@ def test_padding_level_is_the_trained_models_silence_level(trained, noisy_pair):
     expected = float(np.median(magnitude)) * 1e-3
     assert M.padding_level(magnitude) == pytest.approx(expected, rel=1e-6)
     assert M.silence_level(trained[2]) == pytest.approx(M.padding_level(magnitude), rel=1e-5)
+
+
+def test_in_a_notebook_progress_is_one_display_updated_in_place(monkeypatch, noisy_pair):
+    """Under a Jupyter kernel the progress line is an IPython display that each epoch updates,
+    so a saved notebook holds its last state only."""
+    shown = []
+
+    class Handle:
+        def update(self, text):
+            shown.append(str(text.data))
+
+    ipython = pytest.importorskip("IPython")
+    display = pytest.importorskip("IPython.display")
+    monkeypatch.setattr(ipython, "get_ipython", lambda: type("Shell", (), {"kernel": object()})())
+    monkeypatch.setattr(display, "display",
+                        lambda obj, display_id: shown.append(obj.data) or Handle())
+    M.train_denoiser(M.build_cnn1d(SMALL_1D), *noisy_pair, M.Recipe(epochs=2, batch_size=16),
+                     progress=True)
+    assert shown[0] == "epoch 0/2"
+    assert [line.split(":")[0] for line in shown[1:]] == ["epoch 1/2", "epoch 2/2"]
+    assert all(re.fullmatch(r"epoch \d/2: loss \d+\.\d{4}, \d+ s \(\d+\.\d\d s per epoch\)", line)
+               for line in shown[1:])
