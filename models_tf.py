@@ -272,8 +272,8 @@ class Recipe:
             raise ValueError(f"past_dropout must be in [0, 1], got {self.past_dropout}")
 
 
-# The budgets course-80 cross-validation chose: 35 % of the former 120 / 200 epochs beat all of
-# them for both CNNs (benchmarks/README.md). The FC baseline takes the 1D CNN's budget.
+# The budgets cross-validation on the course pair chose (benchmarks/README.md); the FC baseline
+# takes the 1D CNN's.
 CNN1D_RECIPE = Recipe(epochs=42)
 CNN2D_RECIPE = Recipe(epochs=70, past_dropout=1.0)
 FC_RECIPE = Recipe(epochs=42, batch_size=64)  # with the CNNs' 32 the FC network scored lower

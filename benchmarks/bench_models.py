@@ -32,8 +32,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--audio-dir", default="audio")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="epoch budget (default: models_tf.default_epochs, 120 for the 1D CNN "
-                             "and 200 for the 2D CNN)")
+                        help="epoch budget (default: models_tf.default_epochs, 42 for the 1D CNN "
+                             "and 70 for the 2D CNN)")
     parser.add_argument("--models", nargs="+", default=list(BUILDERS), choices=list(BUILDERS))
     args = parser.parse_args()
 
