@@ -1,6 +1,7 @@
 """Denoise speech recordings from the command line with the trained CNNs (``--help``). Every
 input and output is checked before anything is written or TensorFlow is imported; a bad one stops
-the run with a one-line ``error: ...`` on stderr and exit status 2."""
+the run with a one-line ``error: ...`` on stderr and exit status 2. ``--score`` adds each input's
+and output's DNSMOS (SIG, BAK, OVRL) to the file's stdout line."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ output: a 16 kHz mono 16-bit WAV as long as the input: -o names the file, or an 
         replaced only with --force, inputs never, and each output is moved into place once
         complete, so a failed or interrupted run leaves any previous file as it was.
 
-stdout has one line per output written; notes, the model used and errors go to stderr.
+stdout has one line per output written; notes, the model used and errors go to stderr. With
+--score the line ends with the input's and the output's DNSMOS scores (see below).
 """
 
 EPILOG = """\
@@ -46,6 +48,16 @@ which model: without --model, the 1D CNN (cnn1d): in cross-validation on the cou
   and it is faster.
   cnn1d+DeepFilterNet3: the mean of the 1D CNN's and the pretrained DeepFilterNet3's waveforms,
   which beat each alone in cross-validation; only where DeepFilterNet3's wheel installs.
+
+scores (--score): DNSMOS P.835 (Reddy et al., 2022; speechmos' ONNX models), an estimate of
+  listeners' ratings from 1 (bad) to 5 (excellent) that needs no clean reference: SIG the speech,
+  BAK the background (higher: less noise heard), OVRL overall. Each file's line then ends with
+    ; DNSMOS input SIG x.xx BAK x.xx OVRL x.xx, output SIG x.xx BAK x.xx OVRL x.xx
+  (the output as written, 16-bit). Scoring is not counted in the real-time factor; on one slow
+  CPU core it took 0.5 s for a 10-s file and 3.7 s for a 20-s one (DNSMOS scores 9-s windows a
+  second apart). It needs inputs of at least 2 s and onnxruntime's wheel (Linux x86_64 /
+  aarch64, macOS 14+ on Apple silicon, Windows); elsewhere --score stops with one line saying
+  why, before anything is written.
 
 progress: a progress bar on stderr when it is a terminal; for each file, the real-time factor
   (processing seconds per second of audio; below 1 is faster than real time).
@@ -79,7 +91,8 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
-    """The command line: ``inputs``, ``output``, ``model``, ``force``, ``models_dir``."""
+    """The command line: ``inputs``, ``output``, ``model``, ``force``, ``score``,
+    ``models_dir``."""
     parser = ArgumentParser(prog="denoise.py", description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", type=Path, metavar="NOISY",
@@ -91,6 +104,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                              "cnn1d+DeepFilterNet3; default: %(default)s, see below")
     parser.add_argument("--force", action="store_true",
                         help="replace output files that already exist")
+    parser.add_argument("--score", action="store_true",
+                        help="also print each input's and output's DNSMOS (SIG, BAK, OVRL; 1-5, "
+                             "no clean reference needed) on its stdout line; see below")
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR, metavar="DIR",
                         help="folder holding cnn1d.keras and cnn2d.keras "
                              "(default: models/ next to this script)")
@@ -170,13 +186,18 @@ def check_distinct_targets(jobs: list[Job]) -> None:
         seen[key] = job.source
 
 
-def check_input(path: Path) -> None:
+def check_input(path: Path, score: bool = False) -> None:
     """Raise :class:`dsp.AudioFileError` for a recording that is unreadable, shorter than one
-    STFT frame, or far beyond full scale (integer-scaled samples in a float file)."""
+    STFT frame (with ``score``, than DNSMOS needs), or far beyond full scale (integer-scaled
+    samples in a float file)."""
     signal = dsp.load_audio(path, verbose=False)
     if len(signal) < dsp.N_FFT:
         raise dsp.AudioFileError(f"{path}: too short to denoise ({len(signal)} samples at 16 kHz; "
                                  f"needs at least {dsp.N_FFT}, one STFT frame)")
+    if score and len(signal) < dsp.DNSMOS_MIN_SECONDS * dsp.SAMPLE_RATE:
+        raise dsp.AudioFileError(f"{path}: too short to score with --score "
+                                 f"({len(signal) / dsp.SAMPLE_RATE:.2f} s; DNSMOS needs at least "
+                                 f"{dsp.DNSMOS_MIN_SECONDS:g} s)")
     peak = float(np.max(np.abs(signal)))
     if peak > MAX_PEAK:
         raise dsp.AudioFileError(f"{path}: samples far outside [-1, 1] (peak {peak:.3g}); "
@@ -233,9 +254,9 @@ def progress_bar(label: str, total_samples: int, stream=None):
     return update
 
 
-def denoise_file(model, job: Job, force: bool, reference=None) -> str:
+def denoise_file(model, job: Job, force: bool, reference=None, score: bool = False) -> str:
     """Denoise one recording into its output, averaged with ``reference(noisy)`` if given;
-    returns a summary with the real-time factor."""
+    returns a summary with the real-time factor and, with ``score``, both files' DNSMOS."""
     start = time.perf_counter()
     import models_tf  # imported by load_denoiser already
 
@@ -250,14 +271,32 @@ def denoise_file(model, job: Job, force: bool, reference=None) -> str:
         raise OSError(f"{job.target}: cannot write ({error.strerror or error})") from None
     seconds = time.perf_counter() - start
     duration = len(noisy) / dsp.SAMPLE_RATE
-    return (f"{job.source} -> {job.target}: {duration:.1f} s of audio in {seconds:.1f} s "
-            f"(real-time factor {seconds / duration:.3f})")
+    summary = (f"{job.source} -> {job.target}: {duration:.1f} s of audio in {seconds:.1f} s "
+               f"(real-time factor {seconds / duration:.3f})")
+    if score:
+        summary += "; DNSMOS " + dnsmos_comparison(job, noisy)
+    return summary
+
+
+def dnsmos_comparison(job: Job, noisy: np.ndarray) -> str:
+    """``input SIG s BAK b OVRL o, output SIG ...``: DNSMOS of the input as denoised (clipped to
+    full scale, with a note, where resampling or a float file went beyond it) and of the output
+    as written."""
+    clipped = np.clip(noisy, -1.0, 1.0)
+    if beyond := int(np.count_nonzero(clipped != noisy)):
+        print(f"note: {job.source}: {beyond} samples beyond full scale clipped to [-1, 1] for "
+              f"DNSMOS", file=sys.stderr)
+    scores = {"input": dsp.dnsmos_scores(clipped),
+              "output": dsp.dnsmos_scores(dsp.load_audio(job.target, verbose=False))}
+    return ", ".join(f"{which} SIG {values['sig']:.2f} BAK {values['bak']:.2f} "
+                     f"OVRL {values['ovrl']:.2f}" for which, values in scores.items())
 
 
 # --- The command ---
 
 def run(args: argparse.Namespace) -> None:
-    """Check every output, the model file and every input, then load the model and denoise."""
+    """Check every output, the model file, every input and whether DNSMOS can run (with
+    ``--score``), then load the model and denoise."""
     jobs = plan_jobs(args.inputs, args.output, args.force)
     network, _, name = args.model.partition("+")
     reference = None
@@ -267,13 +306,15 @@ def run(args: argparse.Namespace) -> None:
             raise UsageError(f"--model {args.model}: {name} is unavailable here ({reason}); "
                              f"use --model {network}")
         reference = functools.partial(reference_denoisers.denoise_reference, name)
+    if args.score and (reason := dsp.dnsmos_unavailable_reason()):
+        raise UsageError(f"--score: DNSMOS is unavailable here ({reason}); run without --score")
     path = model_file(args.models_dir, network)
     for job in jobs:
-        check_input(job.source)
+        check_input(job.source, args.score)
     model = load_denoiser(path)
     print(f"model: {args.model} ({path})", file=sys.stderr, flush=True)
     for job in jobs:
-        print(denoise_file(model, job, args.force, reference), flush=True)
+        print(denoise_file(model, job, args.force, reference, args.score), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

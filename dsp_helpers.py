@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import math
 import os
@@ -418,6 +419,92 @@ def quality_scores(reference: np.ndarray, estimate: np.ndarray) -> dict[str, flo
 
     Notebook: §7.1."""
     return {"snr_db": snr_db(reference, estimate), "stoi": stoi_score(reference, estimate)}
+
+
+# --- A perceptual score without a reference: DNSMOS (Reddy et al., 2022), by speechmos ---
+
+#: The shortest signal :func:`dnsmos_scores` accepts, in seconds. DNSMOS scores 9.01-s windows
+#: and speechmos repeats a shorter clip until it fills one; below about 2 s the scores depend on
+#: where the clip was cut (1-s excerpts of clean stand-in speech scored up to 1.2 lower in OVRL
+#: than the 9-s window they came from, 2-s excerpts within 0.2).
+DNSMOS_MIN_SECONDS = 2.0
+#: Keys of :func:`dnsmos_scores`, as speechmos names them.
+_DNSMOS_KEYS = {"sig": "sig_mos", "bak": "bak_mos", "ovrl": "ovrl_mos", "p808": "p808_mos"}
+# Where onnxruntime 1.32.0 has a wheel for Python 3.11 (requirements.txt's markers).
+_ONNXRUNTIME_PLATFORMS = {("linux", "x86_64"), ("linux", "aarch64"), ("darwin", "arm64"),
+                          ("win32", "amd64"), ("win32", "arm64")}
+
+
+@functools.lru_cache(maxsize=None)
+def dnsmos_unavailable_reason() -> str | None:
+    """``None`` if :func:`dnsmos_scores` can run here, else a one-line reason. Never raises."""
+    import platform
+
+    try:
+        from speechmos import dnsmos  # imports onnxruntime, librosa and requests
+        models = Path(dnsmos.__file__).parent / "dnsmos_models"
+        missing = [name for name in ("sig_bak_ovr.onnx", "model_v8.onnx")
+                   if not (models / name).is_file()]
+        if missing:
+            return f"speechmos is installed without its model {missing[0]} (in {models})"
+        return None
+    except Exception as error:  # noqa: BLE001 - the point is to report, not to raise
+        if (sys.platform, platform.machine().lower()) not in _ONNXRUNTIME_PLATFORMS:
+            return (f"onnxruntime has no wheel for this platform "
+                    f"({sys.platform} {platform.machine()})")
+        if isinstance(error, ImportError):
+            return (f"{error.name or 'speechmos'} is not installed "
+                    f"(pip install -r requirements.txt)")
+        return f"speechmos failed to load: {type(error).__name__}: {error}".splitlines()[0]
+
+
+def dnsmos_input(signal, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """``signal`` as the float32 ``(samples,)`` array :func:`dnsmos_scores` scores, or a
+    ``ValueError`` naming what is wrong: not 1-D (mono), not 16 kHz, empty or shorter than
+    :data:`DNSMOS_MIN_SECONDS`, NaN or infinite, or beyond full scale [-1, 1]."""
+    if sample_rate != SAMPLE_RATE:
+        raise ValueError(f"DNSMOS needs a {SAMPLE_RATE} Hz signal, got {sample_rate} Hz "
+                         f"(resample it first)")
+    try:
+        signal = np.asarray(signal, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"DNSMOS needs a 1-D array of samples ({error})") from None
+    if signal.ndim != 1:
+        raise ValueError(f"DNSMOS needs a mono (samples,) signal, got shape {signal.shape}"
+                         + (" (mix the channels down first)" if signal.ndim == 2 else ""))
+    if signal.size == 0:
+        raise ValueError("DNSMOS cannot score an empty signal (0 samples)")
+    seconds = signal.size / SAMPLE_RATE
+    if seconds < DNSMOS_MIN_SECONDS:
+        raise ValueError(f"too short for DNSMOS: {signal.size} samples ({seconds:.2f} s), "
+                         f"needs at least {DNSMOS_MIN_SECONDS:g} s")
+    if not np.all(np.isfinite(signal)):
+        raise ValueError("DNSMOS cannot score a signal holding NaN or infinite samples")
+    peak = float(np.max(np.abs(signal)))
+    if peak > 1.0:
+        raise ValueError(f"DNSMOS needs samples within full scale [-1, 1], got a peak of "
+                         f"{peak:.3g}")
+    return signal
+
+
+def dnsmos_scores(signal, sample_rate: int = SAMPLE_RATE) -> dict[str, float]:
+    """DNSMOS of a 16 kHz mono float signal within [-1, 1], at least
+    :data:`DNSMOS_MIN_SECONDS` long, by speechmos' bundled ONNX models, without a reference:
+    ``{"sig", "bak", "ovrl"}`` (P.835: speech, background, overall) and ``"p808"`` (P.808 MOS),
+    each about 1 (bad) to 5 (excellent). Deterministic; the level matters (speechmos does not
+    normalise), so score signals as a listener gets them.
+
+    A clip shorter than 9.01 s is repeated until it fills one window; a longer one is scored in
+    9.01-s windows a second apart and averaged, the last second or two left out (speechmos'
+    and DNSMOS' own rule). ``ValueError`` for a bad signal (see :func:`dnsmos_input`),
+    ``RuntimeError`` with :func:`dnsmos_unavailable_reason` where speechmos cannot run."""
+    signal = dnsmos_input(signal, sample_rate)
+    if reason := dnsmos_unavailable_reason():
+        raise RuntimeError(f"DNSMOS is unavailable here ({reason})")
+    from speechmos import dnsmos
+
+    scores = dnsmos.run(signal, SAMPLE_RATE)
+    return {key: float(scores[name]) for key, name in _DNSMOS_KEYS.items()}
 
 
 def snr_by_clip(references: dict[str, np.ndarray], estimates: dict[str, np.ndarray]

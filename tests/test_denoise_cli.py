@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -425,3 +426,76 @@ def test_the_combined_model_averages_the_1d_cnn_and_deepfilternet3(noisy_copy, o
     combined, _ = read_output(out_dir / "cnn1d+DeepFilterNet3.wav")
     reference = reference_denoisers.denoise_reference("DeepFilterNet3", dsp.load_audio(noisy_copy))
     np.testing.assert_allclose(combined, 0.5 * (cnn + reference), atol=1.5 / 32768)
+
+
+# --------------------------------------------------------------------------------------------
+# Scores (--score): DNSMOS of each input and output, on the file's stdout line
+# --------------------------------------------------------------------------------------------
+
+SCORED_LINE = re.compile(r"(?P<line>.+ -> .+: .+ \(real-time factor [0-9.]+\)); DNSMOS "
+                         r"input SIG (\d\.\d\d) BAK (\d\.\d\d) OVRL (\d\.\d\d), "
+                         r"output SIG (\d\.\d\d) BAK (\d\.\d\d) OVRL (\d\.\d\d)")
+needs_dnsmos = pytest.mark.skipif(dsp.dnsmos_unavailable_reason() is not None,
+                                  reason=str(dsp.dnsmos_unavailable_reason()))
+
+
+@needs_dnsmos
+def test_score_ends_the_stdout_line_with_both_files_dnsmos(noisy_copy, out_dir, models_dir):
+    output = out_dir / "denoised.wav"
+    result = run_cli(noisy_copy, "-o", output, "--score", "--models-dir", models_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"model: cnn1d ({models_dir / 'cnn1d.keras'})\n"  # nothing else
+    [line] = result.stdout.splitlines()
+    match = SCORED_LINE.fullmatch(line)
+    assert match, line
+    assert match["line"].startswith(f"{noisy_copy} -> {output}: ")  # the line without --score
+    printed = [float(value) for value in match.groups()[1:]]
+    expected = [dsp.dnsmos_scores(dsp.load_audio(path, verbose=False))[key]
+                for path in (noisy_copy, output) for key in ("sig", "bak", "ovrl")]
+    np.testing.assert_allclose(printed, expected, atol=0.005 + 1e-9)
+
+
+def test_score_where_dnsmos_is_unavailable_stops_before_writing(noisy_copy, out_dir, models_dir,
+                                                                monkeypatch, capsys):
+    monkeypatch.setattr(dsp, "dnsmos_unavailable_reason",
+                        lambda: "onnxruntime has no wheel for this platform (darwin x86_64)")
+    assert denoise.main([str(noisy_copy), "-o", str(out_dir / "x.wav"), "--score",
+                         "--models-dir", str(models_dir)]) == 2
+    assert capsys.readouterr() == ("", (
+        "error: --score: DNSMOS is unavailable here (onnxruntime has no wheel for this platform "
+        "(darwin x86_64)); run without --score\n"))
+    assert files_in(out_dir) == []
+
+
+@needs_dnsmos
+def test_score_refuses_an_input_too_short_to_score(write_wav, speech_like, out_dir, models_dir):
+    """1.5 s is long enough to denoise, not to score: refused before anything is written."""
+    short = write_wav("short.wav", speech_like(24_000))
+    line = assert_refused(run_cli(short, "-o", out_dir / "x.wav", "--score",
+                                  "--models-dir", models_dir), short)
+    assert "too short to score with --score (1.50 s; DNSMOS needs at least 2 s)" in line
+    assert files_in(out_dir) == []
+
+
+@needs_dnsmos
+def test_score_clips_an_input_beyond_full_scale_with_a_note(write_wav, speech_like, tmp_path,
+                                                           capsys):
+    """A float input peaking at 1.5 (or a resampled one just over 1) is scored clipped."""
+    loud = 5.0 * speech_like(36_800)  # 2.3 s: doubled twice, one 9-s window to score
+    assert 1.0 < np.max(np.abs(loud)) < denoise.MAX_PEAK
+    job = denoise.Job(write_wav("loud.wav", loud, subtype="FLOAT"), tmp_path / "out.wav")
+    dsp.save_audio(job.target, 0.1 * loud)
+    text = denoise.dnsmos_comparison(job, loud)
+    beyond = int(np.count_nonzero(np.abs(loud) > 1.0))
+    assert capsys.readouterr() == ("", f"note: {job.source}: {beyond} samples beyond full scale "
+                                       f"clipped to [-1, 1] for DNSMOS\n")
+    assert re.fullmatch(r"input SIG \d\.\d\d BAK \d\.\d\d OVRL \d\.\d\d, "
+                        r"output SIG \d\.\d\d BAK \d\.\d\d OVRL \d\.\d\d", text), text
+
+
+def test_help_explains_score(capsys):
+    with pytest.raises(SystemExit):
+        denoise.parse_arguments(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--score" in text and "DNSMOS" in text
+    assert "; DNSMOS input SIG x.xx BAK x.xx OVRL x.xx, output SIG x.xx BAK x.xx OVRL x.xx" in text
