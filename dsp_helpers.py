@@ -511,7 +511,7 @@ def snr_by_clip(references: dict[str, np.ndarray], estimates: dict[str, np.ndarr
                 ) -> dict[str, float]:
     """``{clip: snr_db}`` for every clip of ``references``; ``KeyError`` for a missing estimate.
 
-    Notebook: §4.4, §5.4, §7.5."""
+    Notebook: §4.4, §5.4, §7.4."""
     missing = [clip for clip in references if clip not in estimates]
     if missing:
         raise KeyError(f"no estimate for {', '.join(missing)}")

@@ -227,7 +227,7 @@ def build_cnn2d(blocks=DEFAULT_CNN2D_BLOCKS, window: int = dsp.WINDOW_FRAMES,
 
 def past_frames_removed(model: keras.Model) -> keras.Model:
     """The 2D CNN ``model`` (of the default blocks) seeing only the current frame;
-    ``ValueError`` if it cannot. Notebook: §7.5."""
+    ``ValueError`` if it cannot. Notebook: §7.4."""
     frames = context_frames(model)
     if frames == 1:
         raise ValueError(f"{model.name} sees one frame: it has no past frames to remove")
@@ -526,7 +526,7 @@ def denoise_magnitude(model: keras.Model, noisy_magnitude: np.ndarray) -> np.nda
 
 def denoise_waveform(model: keras.Model, noisy: np.ndarray) -> np.ndarray:
     """Denoise a ``(samples,)`` signal, keeping the noisy phase; same length.
-    Notebook: §4.4, §5.4, §7.4."""
+    Notebook: §4.4, §5.4, §7.1, §7.4."""
     noisy_magnitude, noisy_phase = dsp.stft_frames(noisy)
     estimate = denoise_magnitude(model, noisy_magnitude)
     return dsp.reconstruct(estimate, noisy_phase, len(noisy))

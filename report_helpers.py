@@ -283,7 +283,7 @@ def metric_table(scores: Mapping[str, Mapping[str, Mapping[str, float]]], metric
     """A Markdown table of ``metric`` from ``{row: {clip: {metric: value}}}``: the ``clips`` that
     have a value ("n/a" where a row has none), then ``extra`` columns ``{header: {row: value}}``.
 
-    Notebook: §6.1, §7.5."""
+    Notebook: §6.1, §7.4."""
     clips = list(clips) if clips is not None else list(
         dict.fromkeys(clip for row in scores.values() for clip in row))
     kept = [clip for clip in clips
