@@ -458,13 +458,10 @@ def dnsmos_unavailable_reason() -> str | None:
         return f"speechmos failed to load: {type(error).__name__}: {error}".splitlines()[0]
 
 
-def dnsmos_input(signal, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """``signal`` as the float32 ``(samples,)`` array :func:`dnsmos_scores` scores, or a
-    ``ValueError`` naming what is wrong: not 1-D (mono), not 16 kHz, empty or shorter than
-    :data:`DNSMOS_MIN_SECONDS`, NaN or infinite, or beyond full scale [-1, 1]."""
-    if sample_rate != SAMPLE_RATE:
-        raise ValueError(f"DNSMOS needs a {SAMPLE_RATE} Hz signal, got {sample_rate} Hz "
-                         f"(resample it first)")
+def dnsmos_input(signal) -> np.ndarray:
+    """``signal`` (at :data:`SAMPLE_RATE` Hz) as the float32 ``(samples,)`` array
+    :func:`dnsmos_scores` scores, or a ``ValueError`` naming what is wrong: not 1-D (mono),
+    empty or shorter than :data:`DNSMOS_MIN_SECONDS`, NaN or infinite, or beyond full scale."""
     try:
         signal = np.asarray(signal, dtype=np.float32)
     except (TypeError, ValueError) as error:
@@ -487,7 +484,7 @@ def dnsmos_input(signal, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     return signal
 
 
-def dnsmos_scores(signal, sample_rate: int = SAMPLE_RATE) -> dict[str, float]:
+def dnsmos_scores(signal) -> dict[str, float]:
     """DNSMOS of a 16 kHz mono float signal within [-1, 1], at least
     :data:`DNSMOS_MIN_SECONDS` long, by speechmos' bundled ONNX models, without a reference:
     ``{"sig", "bak", "ovrl"}`` (P.835: speech, background, overall) and ``"p808"`` (P.808 MOS),
@@ -498,7 +495,7 @@ def dnsmos_scores(signal, sample_rate: int = SAMPLE_RATE) -> dict[str, float]:
     9.01-s windows a second apart and averaged, the last second or two left out (speechmos'
     and DNSMOS' own rule). ``ValueError`` for a bad signal (see :func:`dnsmos_input`),
     ``RuntimeError`` with :func:`dnsmos_unavailable_reason` where speechmos cannot run."""
-    signal = dnsmos_input(signal, sample_rate)
+    signal = dnsmos_input(signal)
     if reason := dnsmos_unavailable_reason():
         raise RuntimeError(f"DNSMOS is unavailable here ({reason})")
     from speechmos import dnsmos
