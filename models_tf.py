@@ -254,13 +254,16 @@ def build_fc(hidden_units=(1024, 1024), seed: int = 0) -> keras.Model:
 
 @dataclass(frozen=True)
 class Recipe:
-    """How :func:`train_denoiser` trains: Adam's rate falls on a half cosine over ``epochs``, and
-    the share of 2D-CNN windows stripped of their past from ``past_dropout`` to none."""
+    """How :func:`train_denoiser` trains: Adam's rate falls on a half cosine over ``epochs``, the
+    share of 2D-CNN windows stripped of their past from ``past_dropout`` to none, and the loss is
+    the squared error of the magnitudes raised to ``loss_exponent`` (1: of the magnitudes; below
+    1, power-law compressed, which weighs quiet bins more: :func:`compressed_squared_error`)."""
 
     epochs: int
     batch_size: int = 32
     learning_rate: float = 2e-3
     past_dropout: float = 0.0
+    loss_exponent: float = 1.0
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -270,6 +273,8 @@ class Recipe:
             raise ValueError(f"the learning rate must be positive, got {self.learning_rate}")
         if not 0.0 <= self.past_dropout <= 1.0:
             raise ValueError(f"past_dropout must be in [0, 1], got {self.past_dropout}")
+        if not 0.0 < self.loss_exponent <= 1.0:
+            raise ValueError(f"loss_exponent must be in (0, 1], got {self.loss_exponent}")
 
 
 # The budgets cross-validation on the course pair chose (benchmarks/README.md); the FC baseline
@@ -438,6 +443,23 @@ class _EpochProgress:
                                      f"{seconds:.0f} s ({seconds / epoch:.2f} s per epoch)"))
 
 
+#: Added to magnitudes (in units of the typical magnitude) before compression, so that the
+#: gradient of ``m ** exponent`` stays finite at ``m = 0``: 80 dB under the typical magnitude.
+COMPRESSION_OFFSET = 1e-4
+
+
+def compressed_squared_error(exponent: float, typical: float) -> Callable:
+    """The Keras loss ``mean over bins of ((y / typical + c) ** exponent - (ŷ / typical + c) **
+    exponent) ** 2`` of magnitudes ``(B, 513)``, ``c`` = :data:`COMPRESSION_OFFSET`."""
+
+    def loss(target, estimate):
+        target = keras.ops.power(target / typical + COMPRESSION_OFFSET, exponent)
+        estimate = keras.ops.power(estimate / typical + COMPRESSION_OFFSET, exponent)
+        return keras.ops.mean(keras.ops.square(target - estimate), axis=-1)
+
+    return loss
+
+
 def _epoch_trainer(model: keras.Model, batch_size: int) -> Callable:
     """``train(inputs, targets)``: one epoch of ``model.train_step`` (the step ``fit`` runs) on
     consecutive minibatches of ``batch_size``, the last one smaller, all in one TensorFlow call."""
@@ -463,7 +485,8 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
                    recipe: Recipe | None = None, *, seed: int = 0, epochs: int | None = None,
                    progress: bool = False) -> TrainingRun:
     """Train ``model`` on a pair of ``(samples,)`` signals with ``recipe`` (default: its own),
-    seeded; the squared error is in units of :func:`typical_magnitude` squared. Each epoch
+    seeded; the squared error is in units of :func:`typical_magnitude` squared (or of compressed
+    magnitudes, :attr:`Recipe.loss_exponent`). Each epoch
     (drawn by :class:`RemixedEpochs`) is one call of Keras' own ``train_step`` loop: the
     weights ``fit`` would give, without its per-call overhead. With ``progress``, one progress
     line advances once per epoch (:class:`_EpochProgress`). Notebook: §4.3, §5.3, §7.1."""
@@ -480,8 +503,13 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
     _adapt_input_compression(model, training_magnitude)
     examples = RemixedEpochs(clean, dirty - clean, context_frames(model), seed,
                              silence_level(model), recipe.epochs, recipe.past_dropout)
-    model.compile(optimizer=FusedAdam(recipe.learning_rate), loss="mse",
-                  loss_weights=[typical_magnitude(training_magnitude) ** -2])
+    typical = typical_magnitude(training_magnitude)
+    if recipe.loss_exponent == 1.0:
+        model.compile(optimizer=FusedAdam(recipe.learning_rate), loss="mse",
+                      loss_weights=[typical ** -2])
+    else:
+        model.compile(optimizer=FusedAdam(recipe.learning_rate),
+                      loss=compressed_squared_error(recipe.loss_exponent, typical))
     model.optimizer.build(model.trainable_variables)
     train_epoch = _epoch_trainer(model, recipe.batch_size)
     shown = _EpochProgress(recipe.epochs) if progress else None

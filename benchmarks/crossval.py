@@ -5,7 +5,7 @@ equation (1) after training on the rest of the pair, the rows added to one resul
                                   [--baseline-model MODEL] [--models cnn1d cnn2d]
                                   [--epochs N | --epoch-scale S] [--batch-size B]
                                   [--learning-rate LR] [--past-dropout P]
-                                  [--folds 5] [--only-folds K ...] [--seeds 0]
+                                  [--loss-exponent C] [--variants] [--folds 5] [--only-folds K ...] [--seeds 0]
                                   [--score-training] [--audio-dir audio]
                                   [--csv benchmarks/results/crossval.csv]
     python -m benchmarks.crossval --summary [CSV ...] [--markdown]
@@ -21,6 +21,13 @@ same folds, as experiment ``pretrained``, where this platform runs them, and so 
 each trained model's waveform and each reference's (``"{model}+{reference} mean"``).
 ``--score-training`` also scores each trained model on the audio it trained on (clip
 ``training``): how closely it fits its training signal, which the held-out fold does not tell.
+
+Where DNSMOS runs (``dsp_helpers.dnsmos_unavailable_reason``), every estimate of a fold or test
+clip is also scored by it (``sig``, ``bak``, ``ovrl``), beside the noisy input's and the clean
+reference's OVRL. ``--variants`` adds changes made at inference to the same trained models: each
+model's gain reshaped (:data:`GAIN_VARIANTS`, as experiments ``"{experiment} {variant}"``
+against the run's), and other combinations of each trained model with DeepFilterNet3
+(:data:`COMBINATIONS`, as models against the mean of the two).
 
 Every row names the ``--experiment``, the ``--change`` it makes to its ``--baseline`` experiment
 (of ``--baseline-model`` when the change is the model itself), the recipe it trained with and
@@ -38,8 +45,10 @@ import argparse
 import csv
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import librosa
 import numpy as np
 
 import cross_validation as cv
@@ -58,7 +67,7 @@ ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
 ENSEMBLED = ("cnn1d", "cnn2d")
 REFERENCES = ("RNNoise", "DeepFilterNet3")
 PRETRAINED = "pretrained"  # the experiment of the reference denoisers' rows
-RECIPE_COLUMNS = ("epochs", "batch_size", "learning_rate", "past_dropout")
+RECIPE_COLUMNS = ("epochs", "batch_size", "learning_rate", "past_dropout", "loss_exponent")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +86,7 @@ class Experiment:
     batch_size: int | None = None
     learning_rate: float | None = None
     past_dropout: float | None = None
+    loss_exponent: float | None = None
 
     def recipe(self, model) -> models_tf.Recipe:
         """The :class:`models_tf.Recipe` ``model`` trains with in this experiment."""
@@ -91,6 +101,7 @@ class Run:
     """How one run cross-validates: ``folds`` folds of the pair (``only_folds``, numbered from
     1: those only), each of ``models`` trained with ``experiment``'s recipe once per seed of
     ``seeds``; ``score_training`` also scores each trained model on the audio it trained on;
+    ``variants`` adds the inference-time changes (:data:`GAIN_VARIANTS`, :data:`COMBINATIONS`);
     ``label`` names the recordings in the rows (``None``: their ``source``)."""
 
     models: tuple[str, ...]
@@ -100,6 +111,66 @@ class Run:
     only_folds: tuple[int, ...] = ()
     score_training: bool = False
     label: str | None = None
+    variants: bool = False
+
+
+def shaped_gain(exponent: float = 1.0, floor: float = 0.0) -> Callable:
+    """``(noisy, estimate) -> magnitude``: the estimate's gain ``estimate / noisy`` (in [0, 1])
+    raised to ``exponent`` and kept at ``floor`` or above, times ``noisy`` (``(frames, 513)``)."""
+
+    def reshaped(noisy: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+        gain = np.clip(estimate / np.maximum(noisy, np.finfo(np.float32).tiny), 0.0, 1.0)
+        return noisy * np.maximum(gain ** exponent, floor)
+
+    return reshaped
+
+
+#: Inference-time changes of a trained model's gain: ``{name: (change in words, reshaping)}``.
+GAIN_VARIANTS = {"gain^1.5": ("the gain raised to the power 1.5 at inference", shaped_gain(1.5)),
+                 "gain-floor-0.1": ("the gain kept at 0.1 or above at inference",
+                                    shaped_gain(floor=0.1))}
+
+
+def _spectra(signal: np.ndarray) -> np.ndarray:
+    return librosa.stft(np.asarray(signal, np.float32), n_fft=dsp.N_FFT, hop_length=dsp.HOP_LENGTH)
+
+
+def _waveform(spectrum: np.ndarray, length: int) -> np.ndarray:
+    return librosa.istft(spectrum, n_fft=dsp.N_FFT, hop_length=dsp.HOP_LENGTH,
+                         length=length).astype(np.float32)
+
+
+def gated_mean(trained: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The mean of the two waveforms in the frames where ``reference`` is at or above its
+    median frame energy, ``reference`` alone in the others (STFT frames, overlap-added)."""
+    first, second = _spectra(trained), _spectra(reference)
+    energy = np.sum(np.abs(second) ** 2, axis=0)
+    weight = np.where(energy >= np.median(energy), 0.5, 0.0)
+    return _waveform(weight * first + (1.0 - weight) * second, len(reference))
+
+
+def _with_reference_phase(magnitude: Callable) -> Callable:
+    def combined(trained: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        first, second = _spectra(trained), _spectra(reference)
+        spectrum = magnitude(np.abs(first), np.abs(second)) * np.exp(1j * np.angle(second))
+        return _waveform(spectrum, len(reference))
+
+    return combined
+
+
+#: Other combinations of a trained model's waveform with DeepFilterNet3's: ``{name: (change in
+#: words, (trained, reference) -> waveform)}``; each is compared with their mean.
+COMBINATIONS = {
+    "weighted 0.3": ("0.3 × the trained model + 0.7 × DeepFilterNet3, not the mean",
+                     lambda trained, reference: 0.3 * trained + 0.7 * reference),
+    "gated mean": ("the mean in DeepFilterNet3's louder half of frames, DeepFilterNet3 alone "
+                   "in the quieter half", gated_mean),
+    "min magnitude": ("the smaller of the two magnitudes with DeepFilterNet3's phase",
+                      _with_reference_phase(np.minimum)),
+    "mean magnitude": ("the mean of the two magnitudes with DeepFilterNet3's phase",
+                       _with_reference_phase(lambda a, b: 0.5 * (a + b))),
+}
+COMBINED_REFERENCE = "DeepFilterNet3"  # the reference the COMBINATIONS are made with
 
 
 def fold_ranges(length: int, folds: int) -> list[tuple[int, int]]:
@@ -147,12 +218,27 @@ def reference_denoiser(name: str):
     return lambda signal: reference_denoisers.denoise_reference(name, signal)
 
 
+def dnsmos_columns(clip: str, signal: np.ndarray) -> dict:
+    """``{"sig", "bak", "ovrl"}`` of ``signal`` (clipped to full scale, as it would be played)
+    by DNSMOS, or ``None`` each where DNSMOS cannot run here, the signal is shorter than it
+    needs (:data:`dsp_helpers.DNSMOS_MIN_SECONDS`) or ``clip`` is the long training audio
+    (:data:`cross_validation.TRAINING_CLIP`, not scored: it would cost minutes)."""
+    if (clip == cv.TRAINING_CLIP or len(signal) < dsp.DNSMOS_MIN_SECONDS * dsp.SAMPLE_RATE
+            or dsp.dnsmos_unavailable_reason()):
+        return dict.fromkeys(("sig", "bak", "ovrl"))
+    scores = dsp.dnsmos_scores(np.clip(signal, -1.0, 1.0))
+    return {key: scores[key] for key in ("sig", "bak", "ovrl")}
+
+
 def _clip_baselines(clips: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, dict]:
     """Per clip ``(noisy, clean)``: the noisy input's SNR and the reference's (clean magnitude,
-    noisy phase), the ``noisy_snr_db`` and ``ceiling_snr_db`` columns."""
+    noisy phase), the ``noisy_snr_db`` and ``ceiling_snr_db`` columns, and the noisy input's and
+    the clean reference's DNSMOS OVRL (``noisy_ovrl``, ``clean_ovrl``)."""
     return {clip: {"noisy_snr_db": dsp.snr_db(reference, noisy),
                    "ceiling_snr_db": dsp.snr_db(reference,
-                                                dsp.oracle_reconstruction(reference, noisy))}
+                                                dsp.oracle_reconstruction(reference, noisy)),
+                   "noisy_ovrl": dnsmos_columns(clip, noisy)["ovrl"],
+                   "clean_ovrl": dnsmos_columns(clip, reference)["ovrl"]}
             for clip, (noisy, reference) in clips.items()}
 
 
@@ -183,11 +269,13 @@ class Scored:
                    "change": experiment.change, "baseline": experiment.baseline,
                    "baseline_model": experiment.baseline_model, "seed": seed, "share": 1.0,
                    "clip": clip, "snr_db": dsp.snr_db(self.clips[clip][1], estimate),
-                   **self.baselines[clip], "train_seconds": seconds, "train_samples": samples,
+                   **dnsmos_columns(clip, estimate), **self.baselines[clip], "train_seconds": seconds, "train_samples": samples,
                    **{name: recipe and getattr(recipe, name) for name in RECIPE_COLUMNS}}
             rows.append({column: row[column] for column in cv.COLUMNS})
+            ovrl = "" if row["ovrl"] is None else (f", OVRL {row['ovrl']:.2f} (noisy "
+                                                   f"{row['noisy_ovrl']:.2f})")
             print(f"fold {row['fold']} {model:>14s} {experiment.name} seed {seed} {clip:>10s}: "
-                  f"{row['snr_db']:6.2f} dB (noisy {row['noisy_snr_db']:5.2f})", flush=True)
+                  f"{row['snr_db']:6.2f} dB (noisy {row['noisy_snr_db']:5.2f}){ovrl}", flush=True)
         return rows
 
 
@@ -214,17 +302,28 @@ def _trained_rows(scored: Scored, run: Run, seed: int, clean: np.ndarray,
         trained = models_tf.train_denoiser(model, clean, dirty, recipe, seed=seed, progress=True)
         if models_tf.context_frames(model) == 1:  # a network without a past
             recipe = dataclasses.replace(recipe, past_dropout=0.0)
-        estimates[name] = {clip: models_tf.denoise_waveform(model, noisy)
-                           for clip, (noisy, _) in scored.clips.items()}
+        spectra = {clip: dsp.stft_frames(noisy) for clip, (noisy, _) in scored.clips.items()}
+        magnitudes = {clip: models_tf.denoise_magnitude(model, noisy_magnitude)
+                      for clip, (noisy_magnitude, _) in spectra.items()}
+        estimates[name] = {clip: dsp.reconstruct(magnitudes[clip], spectra[clip][1],
+                                                 len(scored.clips[clip][0])) for clip in spectra}
         rows += scored.rows(name, run.experiment, estimates[name], seed, recipe,
                             round(trained.seconds, 2), len(clean))
+        for variant, (change, reshaped) in (GAIN_VARIANTS.items() if run.variants else ()):
+            experiment = Experiment(f"{run.experiment.name} {variant}", change,
+                                    run.experiment.name)
+            rows += scored.rows(name, experiment, {
+                clip: dsp.reconstruct(reshaped(spectra[clip][0], magnitudes[clip]),
+                                      spectra[clip][1], len(scored.clips[clip][0]))
+                for clip in spectra}, seed, recipe)
     return estimates, rows
 
 
 def _combined_rows(scored: Scored, experiment: Experiment, seed: int, estimates: dict,
-                   references: dict) -> list[dict]:
+                   references: dict, variants: bool = False) -> list[dict]:
     """The ensemble of the two CNNs on every clip they denoised, and each trained model's
-    waveform mean with each reference's on the clips the reference denoised."""
+    waveform mean with each reference's on the clips the reference denoised; with
+    ``variants``, also the :data:`COMBINATIONS` with :data:`COMBINED_REFERENCE`."""
     rows = []
     if all(name in estimates for name in ENSEMBLED):
         # a change of model is the trained models' own; the ensemble has no baseline
@@ -234,9 +333,16 @@ def _combined_rows(scored: Scored, experiment: Experiment, seed: int, estimates:
             for clip in estimates[ENSEMBLED[0]]}, seed)
     for name, reference in references.items():
         for trained, estimate in estimates.items():
-            rows += scored.rows(f"{trained}+{name} mean", Experiment(experiment.name),
+            mean = f"{trained}+{name} mean"
+            rows += scored.rows(mean, Experiment(experiment.name),
                                 {clip: 0.5 * (estimate[clip] + reference[clip])
                                  for clip in reference}, seed)
+            for combination, (change, combine) in (COMBINATIONS.items() if variants
+                                                    and name == COMBINED_REFERENCE else ()):
+                rows += scored.rows(
+                    f"{trained}+{name} {combination}",
+                    Experiment(experiment.name, change, experiment.name, mean),
+                    {clip: combine(estimate[clip], reference[clip]) for clip in reference}, seed)
     return rows
 
 
@@ -253,7 +359,8 @@ def _fold_rows(recordings: dsp.Recordings, run: Run, clean: np.ndarray, dirty: n
         scored = scored.with_clips({cv.TRAINING_CLIP: (train_dirty, train_clean)})
     for seed in run.seeds:
         estimates, trained = _trained_rows(scored, run, seed, train_clean, train_dirty)
-        rows += trained + _combined_rows(scored, run.experiment, seed, estimates, references)
+        rows += trained + _combined_rows(scored, run.experiment, seed, estimates, references,
+                                         run.variants)
     return rows
 
 
@@ -320,6 +427,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--learning-rate", type=float, help="Adam's peak learning rate")
     parser.add_argument("--past-dropout", type=float,
                         help="share of the 2D CNN's images stripped of their past in epoch 0")
+    parser.add_argument("--loss-exponent", type=float,
+                        help="train on the squared error of magnitudes raised to this power")
+    parser.add_argument("--variants", action="store_true",
+                        help="also score the inference-time gain variants and the other "
+                             "combinations with DeepFilterNet3")
     parser.add_argument("--audio-dir", default="audio",
                         help="folder of the recordings (default: audio, or its stand-in set)")
     parser.add_argument("--recordings", metavar="LABEL",
@@ -355,9 +467,9 @@ def main() -> None:
         parser.error("--baseline-model needs --baseline")
     experiment = Experiment(args.experiment, args.change, args.baseline, args.baseline_model,
                             args.epochs, args.epoch_scale, args.batch_size, args.learning_rate,
-                            args.past_dropout)
+                            args.past_dropout, args.loss_exponent)
     run = Run(tuple(args.models), experiment, tuple(args.seeds), args.folds,
-              tuple(args.only_folds), args.score_training, args.recordings)
+              tuple(args.only_folds), args.score_training, args.recordings, args.variants)
     recordings = dsp.find_recordings(args.audio_dir)
     print(recordings.describe(), flush=True)
     start = time.perf_counter()

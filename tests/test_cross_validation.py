@@ -17,9 +17,10 @@ def _row(model, experiment, fold, snr, seed=0, clip=cv.FOLD_CLIP, share=1.0, **c
     """A row as :func:`cross_validation.read_results` returns it."""
     return {"recordings": "standin", "model": model, "experiment": experiment, "change": "",
             "baseline": "", "baseline_model": "", "epochs": 3, "batch_size": 32,
-            "learning_rate": 2e-3, "past_dropout": 0.0, "backend": "tensorflow",
+            "learning_rate": 2e-3, "past_dropout": 0.0, "loss_exponent": 1.0, "backend": "tensorflow",
             "code": "HEAD", "seed": seed, "share": share, "fold": fold, "clip": clip,
-            "snr_db": snr, "noisy_snr_db": 5.0, "ceiling_snr_db": 15.0, "train_seconds": 1.5,
+            "snr_db": snr, "noisy_snr_db": 5.0, "ceiling_snr_db": 15.0, "sig": None, "bak": None,
+            "ovrl": None, "noisy_ovrl": None, "clean_ovrl": None, "train_seconds": 1.5,
             "train_samples": 16_000, **columns}
 
 
@@ -33,7 +34,7 @@ def test_read_results_types_every_column_and_leaves_missing_values_none(tmp_path
     path = tmp_path / "results.csv"
     trained = {**_row("cnn1d", "e", 2, 11.25), "learning_rate": 0.001}
     pretrained = {**_row("RNNoise", "pretrained", 1, 9.5), **dict.fromkeys(
-        ("epochs", "batch_size", "learning_rate", "past_dropout", "train_seconds",
+        ("epochs", "batch_size", "learning_rate", "past_dropout", "loss_exponent", "train_seconds",
          "train_samples"), "")}
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, cv.COLUMNS)
@@ -44,6 +45,35 @@ def test_read_results_types_every_column_and_leaves_missing_values_none(tmp_path
     assert type(first["fold"]) is int and type(first["share"]) is float
     assert second["epochs"] is None and second["train_seconds"] is None
     assert second["snr_db"] == 9.5
+
+
+def test_read_results_of_a_csv_written_before_a_column_existed_leaves_it_none(tmp_path):
+    path = tmp_path / "old.csv"
+    new_columns = ("loss_exponent", "sig", "bak", "ovrl", "noisy_ovrl", "clean_ovrl")
+    old_columns = [c for c in cv.COLUMNS if c not in new_columns]
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, old_columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerow(_row("cnn1d", "e", 1, 10.0))
+    (row,) = cv.read_results(path)
+    assert row == {**_row("cnn1d", "e", 1, 10.0), "loss_exponent": None}
+    assert list(row) == list(cv.COLUMNS)
+
+
+def test_paired_difference_in_ovrl_uses_the_folds_where_dnsmos_was_measured():
+    new = [_row("cnn1d", "new", 1, 12.0, ovrl=3.0), _row("cnn1d", "new", 2, 12.0, ovrl=2.5),
+           _row("cnn1d", "new", 3, 12.0)]  # fold 3: no DNSMOS
+    old = [_row("cnn1d", "old", fold, 11.0, ovrl=2.0) for fold in (1, 2, 3)]
+    ovrl = cv.paired_difference(new + old, ("cnn1d", "new"), ("cnn1d", "old"), metric="ovrl")
+    assert (ovrl.mean, ovrl.error, ovrl.folds) == (0.75, 0.25, 2)
+    assert str(ovrl) == "+0.75 ± 0.25 OVRL (better)"
+    snr = cv.paired_difference(new + old, ("cnn1d", "new"), ("cnn1d", "old"))
+    assert (snr.mean, snr.folds, snr.unit) == (1.0, 3, "dB")
+    with pytest.raises(ValueError, match="with ovrl"):
+        cv.paired_difference(old + [_row("cnn2d", "new", 1, 9.0)], ("cnn2d", "new"),
+                             ("cnn1d", "old"), metric="ovrl")
+    with pytest.raises(ValueError, match="no metric 'stoi'"):
+        cv.fold_scores(old, "cnn1d", "old", metric="stoi")
 
 
 def test_mean_and_standard_error_with_known_numbers():
@@ -143,6 +173,21 @@ def test_recipe_changes_pair_each_model_with_its_baseline():
     assert table.differences["cnn1d"].seeds == 1  # the baseline's one seed
     assert table.differences["cnn2d"].verdict == "tie"
     assert table.adopted == ()
+    assert table.ovrl_differences == {}  # no DNSMOS in these rows
+
+
+def test_recipe_changes_carry_the_ovrl_difference_where_both_sides_were_scored():
+    rows = ([_row("cnn1d", "old", fold, 10.0, ovrl=2.5) for fold in (1, 2)]
+            + [_row("cnn1d", "new", fold, 10.0, ovrl=ovrl, change="c", baseline="old")
+               for fold, ovrl in ((1, 2.75), (2, 3.25))]
+            + [_row("cnn2d", "old", fold, 10.0) for fold in (1, 2)]
+            + [_row("cnn2d", "new", fold, 11.0, ovrl=3.0, change="c", baseline="old")
+               for fold in (1, 2)])
+    (table,) = cv.recipe_changes(rows)
+    assert list(table.differences) == ["cnn1d", "cnn2d"]
+    assert list(table.ovrl_differences) == ["cnn1d"]  # cnn2d's baseline has no DNSMOS
+    assert (table.ovrl_differences["cnn1d"].mean, table.ovrl_differences["cnn1d"].unit) \
+        == (0.5, "OVRL")
 
 
 def test_recipe_changes_compare_a_changed_model_with_the_baseline_model():
