@@ -504,6 +504,14 @@ def dnsmos_scores(signal) -> dict[str, float]:
     return {key: float(scores[name]) for key, name in _DNSMOS_KEYS.items()}
 
 
+def dnsmos_by_clip(signals: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """``{clip: dnsmos_scores}`` of each ``(samples,)`` signal as it is played (clipped to full
+    scale), leaving out clips shorter than :data:`DNSMOS_MIN_SECONDS`; ``RuntimeError`` where
+    DNSMOS is unavailable (:func:`dnsmos_unavailable_reason`). Notebook: §6.2, §7.1."""
+    return {clip: dnsmos_scores(np.clip(signal, -1.0, 1.0)) for clip, signal in signals.items()
+            if len(signal) >= DNSMOS_MIN_SECONDS * SAMPLE_RATE}
+
+
 def snr_by_clip(references: dict[str, np.ndarray], estimates: dict[str, np.ndarray]
                 ) -> dict[str, float]:
     """``{clip: snr_db}`` for every clip of ``references``; ``KeyError`` for a missing estimate.

@@ -190,6 +190,52 @@ def plot_sweep(rows: Sequence[Mapping[str, str]], *, title: str | None = None, a
     return _finish(figure, axes, title, filename)
 
 
+def snr_and_ovrl(played: Mapping[str, Mapping[str, np.ndarray]],
+                 heard: Mapping[str, Mapping[str, Mapping[str, float]]],
+                 clean: str) -> dict[str, dict[str, tuple[float, float]]]:
+    """``{clip: {row: (SNR dB, OVRL)}}`` for every clip the ``clean`` row of ``played``
+    ``{row: {clip: signal}}`` holds: each other row's equation (1) against it, on the same
+    samples DNSMOS scored (``heard`` ``{row: {clip: scores}}``), where both exist.
+
+    Notebook: §7.1."""
+    return {clip: {row: (dsp.snr_db(reference, clips[clip]), heard[row][clip]["ovrl"])
+                   for row, clips in played.items()
+                   if row != clean and clip in clips and clip in heard.get(row, {})}
+            for clip, reference in played[clean].items()}
+
+
+def plot_snr_against_ovrl(points: Mapping[str, Mapping[str, tuple[float, float]]], *,
+                          clean_ovrl: Mapping[str, float] | None = None,
+                          marked: Sequence[str] = (), title: str | None = None, axes=None,
+                          filename=None):
+    """Per clip, one axes: each row's ``(SNR dB, DNSMOS OVRL)`` from ``{clip: {row: (snr,
+    ovrl)}}``, every row in the same colour on every axes; the ``marked`` rows (e.g. the noisy
+    input, the noisy-phase ceiling) in black, and ``clean_ovrl`` ``{clip: OVRL}``, the clean
+    recording's score, as a dashed line.
+
+    Notebook: §7.1."""
+    figure, axes = _axes_for(axes, len(points), (5.2 * len(points), 4.2), across=True,
+                             layout="constrained")
+    rows = list(dict.fromkeys(row for clip_points in points.values() for row in clip_points))
+    colours = iter(plt.get_cmap("tab10").colors)
+    style = {row: ({"color": "black", "marker": "xP"[index % 2], "s": 70}
+                   if row in marked else {"color": next(colours), "marker": "o", "s": 45})
+             for index, row in enumerate(rows)}
+    for axis, (clip, clip_points) in zip(axes, points.items()):
+        for row, (snr, ovrl) in clip_points.items():
+            axis.scatter(snr, ovrl, label=row, **style[row])
+        if clean_ovrl and clip in clean_ovrl:
+            axis.axhline(clean_ovrl[clip], color="black", linestyle="--", linewidth=1,
+                         label="clean recording (no SNR: it is the reference)")
+        axis.set(title=clip, xlabel="SNR by equation (1), dB", ylabel="DNSMOS OVRL (1-5)")
+        axis.grid(alpha=0.3)
+    handles = {label: handle for axis in axes
+               for handle, label in zip(*axis.get_legend_handles_labels())}
+    figure.legend(handles.values(), handles.keys(), loc="outside lower center", ncols=3,
+                  fontsize=8)
+    return _finish(figure, axes, title, filename)
+
+
 # --- Listening ---
 
 def audio_player_html(signal: np.ndarray, sample_rate: int = dsp.SAMPLE_RATE) -> str:
@@ -234,10 +280,11 @@ def clip_fingerprint(signal: np.ndarray) -> bytes:
 
 
 def listening_rows(versions: Mapping[str, Mapping[str, np.ndarray | None]],
-                   seconds: float = 15.0, sample_rate: int = dsp.SAMPLE_RATE
+                   seconds: float | None = 15.0, sample_rate: int = dsp.SAMPLE_RATE
                    ) -> dict[str, dict[str, np.ndarray]]:
     """:func:`audio_table` rows (clips) of ``{column: {clip: signal or None}}``: the first
-    ``seconds`` of each signal, leaving out ``None`` and excerpts already in the table.
+    ``seconds`` of each signal (``None``: all of it), leaving out ``None`` and excerpts already
+    in the table.
 
     Notebook: §6.2."""
     seen = set()
@@ -249,7 +296,7 @@ def listening_rows(versions: Mapping[str, Mapping[str, np.ndarray | None]],
             signal = signals.get(clip)
             if signal is None:
                 continue
-            cut = dsp.excerpt(signal, seconds, sample_rate=sample_rate)
+            cut = signal if seconds is None else dsp.excerpt(signal, seconds, sample_rate)
             key = clip_fingerprint(cut)
             if key not in seen:
                 seen.add(key)
@@ -293,6 +340,98 @@ def metric_table(scores: Mapping[str, Mapping[str, Mapping[str, float]]], metric
              *(column.get(name, "") for column in extra.values())]
             for name, row in scores.items()]
     return markdown_table([label or metric, *kept, *extra], rows)
+
+
+def dnsmos_table(scores: Mapping[str, Mapping[str, float]],
+                 snr: Mapping[str, float] | None = None) -> str:
+    """A Markdown table of one clip's DNSMOS ``{row: {"sig", "bak", "ovrl"}}``, with each row's
+    SNR from ``snr`` ``{row: dB}`` where given.
+
+    Notebook: §6.2."""
+    header = ["", "SIG (speech)", "BAK (background)", "OVRL (overall)"]
+    if snr:
+        header.append("SNR (dB)")
+    return markdown_table(header, [[row, values["sig"], values["bak"], values["ovrl"],
+                                    *([snr.get(row)] if snr else [])]
+                                   for row, values in scores.items()])
+
+
+def played_versions(versions: Mapping[str, Mapping[str, np.ndarray | None]],
+                    excerpts: Mapping[str, float]) -> dict[str, dict[str, np.ndarray]]:
+    """``{row: {clip: signal}}`` as the report plays them: the first ``excerpts[clip]`` seconds
+    of the clips named there, the others whole, ``None`` left out.
+
+    Notebook: §6.2, §7.1."""
+    return {row: {clip: dsp.excerpt(signal, excerpts[clip]) if clip in excerpts else signal
+                  for clip, signal in clips.items() if signal is not None}
+            for row, clips in versions.items()}
+
+
+def clip_quality_table(clip: str, quality: Mapping[str, Mapping[str, Mapping[str, float]]],
+                       heard: Mapping[str, Mapping[str, Mapping[str, float]]]) -> str:
+    """A Markdown table of one clip: per row, SNR and STOI from ``quality`` ``{row: {clip:
+    {"snr_db", "stoi"}}}`` and DNSMOS SIG, BAK, OVRL from ``heard`` ``{row: {clip: scores}}``,
+    "n/a" where a row lacks one; rows with neither are left out.
+
+    Notebook: §7.1."""
+    rows = []
+    for row in dict.fromkeys([*quality, *heard]):
+        measured = {**quality.get(row, {}).get(clip, {}), **heard.get(row, {}).get(clip, {})}
+        if measured:
+            rows.append([row, *(measured.get(key) for key in ("snr_db", "stoi", "sig", "bak",
+                                                              "ovrl"))])
+    return markdown_table(["", "SNR (dB)", "STOI", "SIG (speech)", "BAK (background)",
+                           "OVRL (overall)"], rows)
+
+
+def _names(rows: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    rows = list(rows)
+    return rows[0] if len(rows) == 1 else ", ".join(rows[:-1]) + " and " + rows[-1]
+
+
+def listening_paragraph(clip: str, scores: Mapping[str, Mapping[str, float]], noisy: str,
+                        clean: str | None = None, margin: float = 0.1) -> str:
+    """What DNSMOS says a listener hears in ``clip``, in Markdown, from ``{row: {"sig", "bak",
+    "ovrl"}}`` of the ``noisy`` input, the optional ``clean`` recording and the denoisers (every
+    other row): which removes the most and the least background (BAK), which cost the speech
+    (SIG lower than the input's by more than ``margin``), and their ranking by OVRL.
+
+    Notebook: §6.2."""
+    base = scores[noisy]
+    denoisers = {row: values for row, values in scores.items() if row not in (noisy, clean)}
+    if not denoisers:
+        raise ValueError(f"{clip}: no denoiser's scores besides {noisy!r} and {clean!r}")
+    text = [f"**{clip}.** The noisy input scores OVRL {base['ovrl']:.2f} (speech SIG "
+            f"{base['sig']:.2f}, background BAK {base['bak']:.2f})"
+            + (f"; the clean recording OVRL {scores[clean]['ovrl']:.2f}." if clean else ".")]
+    by_bak = sorted(denoisers, key=lambda row: denoisers[row]["bak"], reverse=True)
+    text.append(f"*Background:* {by_bak[0]} removes the most noise (BAK "
+                f"{base['bak']:.2f} → {denoisers[by_bak[0]]['bak']:.2f})"
+                + (f", {by_bak[-1]} the least ({denoisers[by_bak[-1]]['bak']:.2f})."
+                   if len(by_bak) > 1 else "."))
+    louder = [row for row in by_bak if denoisers[row]["bak"] <= base["bak"]]
+    if louder:
+        text.append(f"{_names(louder)} leave{'s' if len(louder) == 1 else ''} the background "
+                    f"no quieter than the input.")
+    costly = [row for row in denoisers if denoisers[row]["sig"] < base["sig"] - margin]
+    clearer = [row for row in denoisers if denoisers[row]["sig"] > base["sig"] + margin]
+    if costly:
+        text.append(f"*Speech:* {_names(costly)} cost{'s' if len(costly) == 1 else ''} the "
+                    f"speech (SIG " + ", ".join(f"{denoisers[row]['sig']:.2f}" for row in costly)
+                    + f" against the input's {base['sig']:.2f}).")
+    else:
+        text.append(f"*Speech:* no denoiser lowers SIG by more than {margin:g} from the "
+                    f"input's {base['sig']:.2f}.")
+    if clearer:
+        text.append(f"{_names(clearer)} raise{'s' if len(clearer) == 1 else ''} it by more "
+                    f"than {margin:g}.")
+    ranking = sorted(denoisers, key=lambda row: denoisers[row]["ovrl"], reverse=True)
+    worse = [row for row in ranking if denoisers[row]["ovrl"] < base["ovrl"]]
+    text.append("*Overall:* " + ", ".join(f"{row} {denoisers[row]['ovrl']:.2f}" for row in ranking)
+                + (f"; {_names(worse)} below the noisy input." if worse
+                   else "; every denoiser above the noisy input."))
+    return " ".join(text)
 
 
 def verdict_text(first: str, second: str, difference) -> str:

@@ -58,24 +58,31 @@ def _entry_line(rows: list[dict], entry: tuple, tests: list[str]) -> list[str]:
             cells.append("")
             continue
         cells.append("{:.2f} ± {:.2f}".format(*cv.mean_and_error(scores.values())))
+    try:
+        ovrl = cv.fold_scores(source, model, experiment, share=share, metric="ovrl")
+        cells.insert(1, "{:.2f} ± {:.2f}".format(*cv.mean_and_error(ovrl.values())))
+    except ValueError:  # not scored by DNSMOS
+        cells.insert(1, "")
     return [recordings, backend, model, experiment, f"{share:g}",
             f"{len({r['fold'] for r in scored})} × {len({r['seed'] for r in scored})}", *cells]
 
 
 def summary(rows: list[dict], decisions: dict) -> str:
     """Per entry (recordings, backend, model, experiment, share of the training audio): folds ×
-    seeds and the mean ± s.e. over folds of the SNR on the held-out fold and on each test clip;
-    then every change with each model's paired difference from its baseline on the folds and
-    the models ``decisions`` (:func:`cross_validation.read_decisions`) adopted it for."""
+    seeds and the mean ± s.e. over folds of the SNR on the held-out fold (and its DNSMOS OVRL,
+    where scored) and on each test clip; then every change with each model's paired differences
+    from its baseline on the folds and the models ``decisions``
+    (:func:`cross_validation.read_decisions`) adopted it for."""
     tests = list(dict.fromkeys(r["clip"] for r in rows
                                if r["clip"] not in (cv.FOLD_CLIP, cv.TRAINING_CLIP)))
     header = ["recordings", "backend", "model", "experiment", "share", "folds × seeds",
-              "fold SNR dB", *tests]
+              "fold SNR dB", "fold OVRL", *tests]
     table = [_entry_line(rows, entry, tests) for entry in _entries(rows)]
     changes = [[change.recordings, change.experiment, change.change, _versus(change),
                 ", ".join(change.adopted) or "no",
-                "; ".join(f"{model} {difference}" for model, difference
-                          in change.differences.items())]
+                "; ".join(f"{model} {difference}" + (f", {change.ovrl_differences[model]}"
+                                                     if model in change.ovrl_differences else "")
+                          for model, difference in change.differences.items())]
                for change in cv.recipe_changes(rows, decisions)]
     return (_plain_table(header, table) + "\n\nchanges (paired differences on the folds, "
             "mean ± s.e. over folds):\n"
@@ -88,12 +95,14 @@ def _versus(change: cv.Change) -> str:
     return f"{change.baseline_model} {change.baseline}".strip()
 
 
-def _differences(change: cv.Change | None) -> str:
-    """Each model's paired difference of ``change``, one per line of a Markdown cell."""
+def _differences(change: cv.Change | None, metric: str = "snr_db") -> str:
+    """Each model's paired difference of ``change`` in ``metric`` (``snr_db`` or ``ovrl``),
+    one per line of a Markdown cell."""
     if change is None:
         return ""
+    differences = change.differences if metric == "snr_db" else change.ovrl_differences
     return "<br>".join(f"{model} {d.mean:+.2f} ± {d.error:.2f} ({d.verdict})"
-                       for model, d in change.differences.items())
+                       for model, d in differences.items())
 
 
 def _change_row(rows: list[dict], change: cv.Change, on_training: cv.Change | None,
@@ -112,7 +121,8 @@ def _change_row(rows: list[dict], change: cv.Change, on_training: cv.Change | No
     if change.recordings != "standin":
         backend += f" (recordings: {change.recordings})"
     return [f"{change.change}{backend}", f"`{change.experiment}` against `{_versus(change)}`",
-            adoption_text(change), _differences(change), _differences(on_training), runs,
+            adoption_text(change), _differences(change), _differences(change, "ovrl"),
+            _differences(on_training), runs,
             "<br>".join(f"{model} {np.mean(values):.0f}" for model, values in seconds.items()),
             f"`{command}`" if command else ""]
 
@@ -130,8 +140,8 @@ def _baseline_commands(commands: list[dict], changes: list[cv.Change]) -> list[s
 
 def markdown(rows: list[dict], decisions: dict, commands: list[dict]) -> str:
     """``benchmarks/README.md``'s tables from ``rows``: every change (adopted or not, from
-    ``decisions``; each model's paired difference on the held-out folds and, where scored, on
-    its own training audio; folds × seeds; seconds of training per fold; the command from
+    ``decisions``; each model's paired difference on the held-out folds, in SNR and, where
+    scored, in DNSMOS OVRL, and, where scored, on its own training audio; folds × seeds; seconds of training per fold; the command from
     ``commands`` (:func:`read_commands`) that wrote its rows), then the commands of the
     baselines no change reruns."""
     from report_helpers import markdown_table
@@ -145,6 +155,7 @@ def markdown(rows: list[dict], decisions: dict, commands: list[dict]) -> str:
     return "\n\n".join([
         markdown_table(["change", "experiment", "adopted for",
                         "held-out folds: paired difference, dB (verdict)",
+                        "held-out folds: DNSMOS OVRL difference (verdict)",
                         "own training audio: paired difference, dB (verdict)",
                         "folds × seeds", "training s per fold", "command"],
                        [_change_row(rows, change, on_training.get(key(change)),

@@ -342,6 +342,40 @@ def test_the_ensemble_and_the_reference_combinations_score_waveform_means(speech
         assert row["epochs"] is None and row["fold"] == 1
 
 
+def test_with_variants_the_combinations_with_deepfilternet3_are_compared_with_the_mean(
+        speech_like):
+    scored, clean, first, second, reference = _scored_fold(speech_like)
+    rows = crossval._combined_rows(scored, crossval.Experiment("e"), 0,
+                                   {"cnn1d": {cv.FOLD_CLIP: first}},
+                                   {"DeepFilterNet3": {cv.FOLD_CLIP: reference}}, variants=True)
+    combined = [f"cnn1d+DeepFilterNet3 {name}" for name in crossval.COMBINATIONS]
+    assert [row["model"] for row in rows] == ["cnn1d+DeepFilterNet3 mean", *combined]
+    for row in rows[1:]:
+        assert (row["experiment"], row["baseline"], row["baseline_model"]) == \
+            ("e", "e", "cnn1d+DeepFilterNet3 mean")
+    weighted = rows[1 + list(crossval.COMBINATIONS).index("weighted 0.3")]
+    assert weighted["snr_db"] == pytest.approx(dsp.snr_db(clean, 0.3 * first + 0.7 * reference))
+
+
+def test_the_gated_mean_averages_in_the_references_louder_frames_only():
+    rng = np.random.default_rng(0)
+    trained = rng.standard_normal(40 * dsp.HOP_LENGTH).astype(np.float32)
+    reference = rng.standard_normal(40 * dsp.HOP_LENGTH).astype(np.float32)
+    reference[: 20 * dsp.HOP_LENGTH] *= 1e-3  # a quiet first half
+    gated = crossval.gated_mean(trained, reference)
+    quiet, loud = slice(2 * dsp.HOP_LENGTH, 16 * dsp.HOP_LENGTH), slice(24 * dsp.HOP_LENGTH, None)
+    np.testing.assert_allclose(gated[quiet], reference[quiet], atol=1e-5)
+    np.testing.assert_allclose(gated[loud][:-dsp.N_FFT], 0.5 * (trained + reference)[loud][:-dsp.N_FFT],
+                               atol=1e-4)
+
+
+def test_a_shaped_gain_raises_the_gain_to_the_exponent_above_the_floor():
+    noisy = np.array([[2.0, 4.0, 0.0]], dtype=np.float32)
+    estimate = np.array([[1.0, 5.0, 0.0]], dtype=np.float32)  # gains 0.5, 1.25 (kept at 1), 0
+    np.testing.assert_allclose(crossval.shaped_gain(2.0)(noisy, estimate), [[0.5, 4.0, 0.0]])
+    np.testing.assert_allclose(crossval.shaped_gain(floor=0.6)(noisy, estimate), [[1.2, 4.0, 0.0]])
+
+
 def _results_dir(tmp_path) -> Path:
     """Temporary results: the baseline ``old`` rows of :func:`_change_rows` and copies of the
     shipped decisions and commands."""

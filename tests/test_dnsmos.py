@@ -159,3 +159,12 @@ def test_a_missing_package_is_named(monkeypatch):
         assert reason == "speechmos is not installed (pip install -r requirements.txt)"
     else:
         assert reason.startswith("onnxruntime has no wheel for this platform")
+
+
+@needs_dnsmos
+def test_dnsmos_by_clip_scores_each_clip_as_played_and_leaves_out_short_ones(speech, speech_scores):
+    loud = speech * 4.0  # peaks above full scale: scored clipped, as a player would play it
+    scores = dsp.dnsmos_by_clip({"speech": speech, "short": speech[:16_000], "loud": loud})
+    assert list(scores) == ["speech", "loud"]
+    assert scores["speech"] == speech_scores
+    assert scores["loud"] == dsp.dnsmos_scores(np.clip(loud, -1.0, 1.0))

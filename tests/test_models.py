@@ -462,7 +462,8 @@ def test_each_network_has_its_recipe():
 @pytest.mark.parametrize("options, message", [
     ({"epochs": 0}, "at least one epoch"), ({"epochs": 3, "batch_size": 0}, "at least one epoch"),
     ({"epochs": 3, "learning_rate": 0.0}, "learning rate must be positive"),
-    ({"epochs": 3, "past_dropout": 1.5}, r"past_dropout must be in \[0, 1\], got 1.5")])
+    ({"epochs": 3, "past_dropout": 1.5}, r"past_dropout must be in \[0, 1\], got 1.5"),
+    ({"epochs": 3, "loss_exponent": 0.0}, r"loss_exponent must be in \(0, 1\], got 0.0")])
 def test_recipe_rejects_bad_values(options, message):
     with pytest.raises(ValueError, match=message):
         M.Recipe(**options)
@@ -1060,3 +1061,20 @@ def test_in_a_notebook_progress_is_one_display_updated_in_place(monkeypatch, noi
     assert [line.split(":")[0] for line in shown[1:]] == ["epoch 1/2", "epoch 2/2"]
     assert all(re.fullmatch(r"epoch \d/2: loss \d+\.\d{4}, \d+ s \(\d+\.\d\d s per epoch\)", line)
                for line in shown[1:])
+
+
+def test_the_compressed_loss_is_the_squared_error_of_magnitudes_raised_to_the_exponent():
+    loss = M.compressed_squared_error(0.5, typical=4.0)
+    target = np.array([[4.0, 0.0], [16.0, 36.0]], dtype=np.float32)
+    estimate = np.array([[0.0, 0.0], [4.0, 36.0]], dtype=np.float32)
+    c = M.COMPRESSION_OFFSET
+    # per example, the mean over bins of (sqrt(y / 4 + c) - sqrt(yhat / 4 + c)) ** 2
+    expected = [((1 + c) ** 0.5 - c ** 0.5) ** 2 / 2, ((4 + c) ** 0.5 - (1 + c) ** 0.5) ** 2 / 2]
+    np.testing.assert_allclose(M.keras.ops.convert_to_numpy(loss(target, estimate)), expected,
+                               rtol=1e-5)
+
+
+def test_a_recipe_below_exponent_one_trains_on_the_compressed_loss(noisy_pair):
+    model = M.build_cnn1d(SMALL_1D)
+    M.train_denoiser(model, *noisy_pair, M.Recipe(epochs=1, batch_size=16, loss_exponent=0.3))
+    assert model.loss.__qualname__.startswith("compressed_squared_error")

@@ -427,3 +427,87 @@ def test_result_entry_lists_every_clip_with_none_where_unscored():
     test_clips_only = report.result_entry({"test_01": scores["test_01"]}, ["test_01"])
     assert test_clips_only == {"train_snr_db": None, "test_snr_db": {"test_01": 15.0},
                                "test_stoi": {"test_01": 0.85}}
+
+
+# --------------------------------------------------------------------------------------------
+# What a listener hears: DNSMOS tables, the listening paragraph, SNR against OVRL
+# --------------------------------------------------------------------------------------------
+
+def _heard(sig, bak, ovrl):
+    return {"sig": sig, "bak": bak, "ovrl": ovrl}
+
+
+HEARD = {"noisy": _heard(3.5, 2.0, 2.4), "CNN": _heard(3.3, 3.0, 2.6),
+         "DFN": _heard(3.6, 4.0, 3.1), "weak": _heard(3.45, 1.9, 2.3), "clean": _heard(3.6, 4.1, 3.3)}
+
+
+def test_listening_paragraph_ranks_the_denoisers_and_names_costs_from_the_numbers():
+    text = report.listening_paragraph("test_01", HEARD, "noisy", "clean")
+    assert text.startswith("**test_01.** The noisy input scores OVRL 2.40 (speech SIG 3.50, "
+                           "background BAK 2.00); the clean recording OVRL 3.30.")
+    assert "*Background:* DFN removes the most noise (BAK 2.00 → 4.00), weak the least (1.90)." \
+        in text
+    assert "weak leaves the background no quieter than the input." in text
+    assert "*Speech:* CNN costs the speech (SIG 3.30 against the input's 3.50)." in text
+    assert "*Overall:* DFN 3.10, CNN 2.60, weak 2.30; weak below the noisy input." in text
+    assert "clean" not in text.split("recording OVRL")[1]  # the clean recording is not ranked
+
+
+def test_listening_paragraph_without_a_clean_recording_or_losses():
+    heard = {"noisy": HEARD["noisy"], "A": _heard(3.55, 3.0, 2.7), "B": _heard(3.7, 3.5, 2.9)}
+    text = report.listening_paragraph("test_02", heard, "noisy")
+    assert "clean recording" not in text
+    assert "*Speech:* no denoiser lowers SIG by more than 0.1 from the input's 3.50." in text
+    assert "B raises it by more than 0.1." in text
+    assert text.endswith("*Overall:* B 2.90, A 2.70; every denoiser above the noisy input.")
+    with pytest.raises(ValueError, match="no denoiser"):
+        report.listening_paragraph("test_02", {"noisy": HEARD["noisy"]}, "noisy")
+
+
+def test_dnsmos_table_has_a_row_per_output_and_snr_where_given():
+    table = report.dnsmos_table({"noisy": HEARD["noisy"], "CNN": HEARD["CNN"]}, {"CNN": 12.345})
+    assert table.splitlines() == [
+        "|  | SIG (speech) | BAK (background) | OVRL (overall) | SNR (dB) |", "|---|---|---|---|---|",
+        "| noisy | 3.50 | 2.00 | 2.40 | n/a |", "| CNN | 3.30 | 3.00 | 2.60 | 12.35 |"]
+
+
+def test_clip_quality_table_joins_snr_stoi_and_dnsmos_and_leaves_out_rows_without_the_clip():
+    quality = {"noisy": {"a": {"snr_db": 5.0, "stoi": 0.8}}, "CNN": {"a": {"snr_db": 12.0,
+                                                                          "stoi": 0.9}},
+               "DFN": {}}
+    heard = {"noisy": {"a": HEARD["noisy"]}, "clean": {"a": HEARD["clean"]}, "DFN": {"b": {}}}
+    assert report.clip_quality_table("a", quality, heard).splitlines()[2:] == [
+        "| noisy | 5.00 | 0.80 | 3.50 | 2.00 | 2.40 |", "| CNN | 12.00 | 0.90 | n/a | n/a | n/a |",
+        "| clean | n/a | n/a | 3.60 | 4.10 | 3.30 |"]
+
+
+def test_played_versions_cut_the_named_clips_and_drop_missing_ones():
+    signal = np.arange(3 * dsp.SAMPLE_RATE, dtype=np.float32)
+    played = report.played_versions({"row": {"train": signal, "test": signal, "none": None}},
+                                    {"train": 1.0})
+    assert list(played["row"]) == ["train", "test"]
+    assert len(played["row"]["train"]) == dsp.SAMPLE_RATE and played["row"]["test"] is signal
+
+
+def test_snr_and_ovrl_scores_each_row_against_the_clean_row_on_the_same_samples():
+    rng = np.random.default_rng(0)
+    clean = rng.standard_normal(8000).astype(np.float32)
+    noise = rng.standard_normal(8000).astype(np.float32)
+    noise *= np.sqrt(np.sum(clean ** 2) / np.sum(noise ** 2)) / 10.0  # 20 dB under the speech
+    played = {"clean": {"a": clean, "b": clean}, "est": {"a": clean + noise}, "other": {"b": clean}}
+    heard = {"clean": {"a": HEARD["clean"]}, "est": {"a": HEARD["CNN"]}}
+    points = report.snr_and_ovrl(played, heard, "clean")
+    assert list(points) == ["a", "b"] and points["b"] == {}  # "other" was not heard
+    snr, ovrl = points["a"]["est"]
+    assert snr == pytest.approx(20.0, abs=1e-3) and ovrl == 2.6
+
+
+def test_plot_snr_against_ovrl_draws_one_axes_per_clip_with_the_clean_line(tmp_path):
+    points = {"a": {"noisy": (5.0, 2.4), "CNN": (12.0, 2.6)}, "b": {"noisy": (6.0, 2.5)}}
+    figure, axes = report.plot_snr_against_ovrl(points, clean_ovrl={"a": 3.3}, marked=("noisy",),
+                                                filename=tmp_path / "f.png")
+    assert len(axes) == 2 and (tmp_path / "f.png").is_file()
+    assert [line.get_ydata()[0] for line in axes[0].get_lines()] == [3.3]
+    assert len(axes[1].get_lines()) == 0
+    assert [tuple(c.get_offsets()[0]) for c in axes[0].collections] == [(5.0, 2.4), (12.0, 2.6)]
+    plt.close(figure)
