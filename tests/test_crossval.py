@@ -73,6 +73,7 @@ def _row(model, experiment, fold, snr, seed=0, clip=cv.FOLD_CLIP, **columns):
     return {"recordings": "standin", "model": model, "experiment": experiment, "change": "",
             "baseline": "", "baseline_model": "", "epochs": 60, "batch_size": 64,
             "learning_rate": 0.002, "past_dropout": 0.0, "loss_exponent": 1.0,
+            "quiet_frame_weight": 1.0,
             "backend": "tensorflow", "code": crossval.HEAD, "seed": seed, "share": 1.0,
             "fold": fold, "clip": clip, "snr_db": snr, "noisy_snr_db": 5.0,
             "ceiling_snr_db": 15.0, "sig": None, "bak": None, "ovrl": None, "noisy_ovrl": None,
@@ -98,7 +99,7 @@ def test_rows_without_a_recipe_are_written_with_empty_cells(tmp_path):
                                        "train_samples")))
     crossval.write_rows(path, [pretrained])
     assert path.read_text().splitlines()[1] == (
-        "standin,RNNoise,pretrained,,,,,,,,,tensorflow,HEAD,0,1.0,1,fold,9.0000,5.0000,15.0000,"
+        "standin,RNNoise,pretrained,,,,,,,,,,tensorflow,HEAD,0,1.0,1,fold,9.0000,5.0000,15.0000,"
         ",,,,,,")
     assert cv.read_results(path) == [pretrained]
 
@@ -232,8 +233,8 @@ def test_markdown_gives_each_change_its_decision_and_the_command_that_wrote_it()
                  "models": ["cnn1d"], "command": "python -m benchmarks.crossval --y"}]
     table, baselines = experiment_log.markdown(_change_rows(), DECIDED, commands).split("\n\n")
     assert table.splitlines()[2] == (
-        "| a change | `new` against `old` | **cnn1d** | cnn1d +0.10 ± 0.00 (better) |  | 3 × 2 | "
-        "cnn1d 2 | `python -m benchmarks.crossval --x` |")
+        "| a change | `new` against `old` | **cnn1d** | cnn1d +0.10 ± 0.00 (better) |  |  | 3 × 2 | "
+        "cnn1d 2 | `python -m benchmarks.crossval --x` |")  # no OVRL, no training-audio rows
     assert baselines == "* `old` (cnn1d): `python -m benchmarks.crossval --y`"
 
 

@@ -1078,3 +1078,26 @@ def test_a_recipe_below_exponent_one_trains_on_the_compressed_loss(noisy_pair):
     model = M.build_cnn1d(SMALL_1D)
     M.train_denoiser(model, *noisy_pair, M.Recipe(epochs=1, batch_size=16, loss_exponent=0.3))
     assert model.loss.__qualname__.startswith("compressed_squared_error")
+
+
+def test_quiet_frames_weigh_in_the_loss_as_the_recipe_says(noisy_pair):
+    clean, dirty = noisy_pair
+    examples = M.RemixedEpochs(clean, dirty - clean, 1, seed=0, quiet_frame_weight=4.0)
+    energy = np.sum(examples.clean_magnitude.astype(np.float64) ** 2, axis=1)
+    _, targets = examples.epoch()
+    weights = examples.weights()
+    quiet = energy[examples.order] < np.median(energy)
+    assert set(weights[quiet]) == {4.0} and set(weights[~quiet]) == {1.0}
+    np.testing.assert_array_equal(targets, examples.target[examples.order])
+    assert set(M.RemixedEpochs(clean, dirty - clean, 1, seed=0).weights()) == {1.0}
+
+
+def test_weighting_every_frame_alike_scales_nothing_that_training_learns(noisy_pair):
+    """Weights of one (1 + 1e-9 is 1 in float32) passed to Keras' train_step give the weights
+    that training without weights gives: the weighted path changes nothing else."""
+    plain, weighted = M.build_cnn1d(SMALL_1D), M.build_cnn1d(SMALL_1D)
+    M.train_denoiser(plain, *noisy_pair, M.Recipe(epochs=2, batch_size=16))
+    M.train_denoiser(weighted, *noisy_pair, M.Recipe(epochs=2, batch_size=16,
+                                                     quiet_frame_weight=1.0 + 1e-9))
+    for a, b in zip(plain.get_weights(), weighted.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
