@@ -1,9 +1,10 @@
 """Statistics over cross-validation rows (one row per :data:`KEY`; the columns are
-:data:`COLUMNS`): a fold's score is the mean over its seeds, an entry's the mean ± standard error
-over folds (seeds never count in n), and entries are compared by their paired difference over
-common folds, judged by :func:`verdict`, on one of the :data:`METRICS` (equation (1) by default,
-or the DNSMOS overall score where it was measured). Whether a change was adopted is data too, a decisions
-file read by :func:`read_decisions`; nothing here knows a path, an experiment or a model."""
+:data:`COLUMNS`): a fold's score is the mean over its seeds, an entry's the mean ± standard
+error over folds (seeds never count in n), and entries are compared by their paired difference
+over common folds, judged by :func:`verdict`, on one of the :data:`METRICS` (equation (1) by
+default, or the DNSMOS overall score where it was measured). Whether a change was adopted is
+data too, a decisions file read by :func:`read_decisions`; nothing here knows a path, an
+experiment or a model."""
 
 from __future__ import annotations
 
@@ -223,7 +224,8 @@ class Change:
 def recipe_changes(rows: list[dict], decisions: dict[tuple[str, ...], Decision] | None = None,
                    *, clip: str = FOLD_CLIP) -> list[Change]:
     """Every change in ``rows`` (full share of the training audio), with each model's paired
-    difference from its baseline on ``clip`` (SNR, and OVRL where measured) and its decision from ``decisions``
+    difference from its baseline on ``clip`` (SNR, and OVRL where measured) and its decision
+    from ``decisions``
     (:func:`read_decisions`; a model without one is left out of :attr:`Change.decisions`).
 
     Notebook: §1, §4.3, §7.2."""

@@ -434,6 +434,22 @@ def listening_paragraph(clip: str, scores: Mapping[str, Mapping[str, float]], no
     return " ".join(text)
 
 
+def both_measures(rows: Sequence[Mapping], first: tuple[str, str], second: tuple[str, str]
+                  ) -> str:
+    """The paired difference ``first - second`` of two ``(model, experiment)`` entries on the
+    folds, in SNR and, where both were scored by DNSMOS, in OVRL:
+    ``+1.23 ± 0.34 dB (better), -0.29 ± 0.04 OVRL (worse)``.
+
+    Notebook: §7.1."""
+    import cross_validation as cv
+
+    text = str(cv.paired_difference(rows, first, second))
+    try:
+        return f"{text}, {cv.paired_difference(rows, first, second, metric='ovrl')}"
+    except ValueError:  # one side not scored by DNSMOS
+        return text
+
+
 def verdict_text(first: str, second: str, difference) -> str:
     """Which network wins by the cross-validated ``difference`` ``first - second``, in Markdown.
 
@@ -499,16 +515,19 @@ def adoption_text(change) -> str:
 
 
 def recipe_change_table(changes: Sequence, rows: Sequence[Mapping]) -> str:
-    """``cross_validation.recipe_changes`` (with their decisions) as a Markdown table, adoption
-    by :func:`adoption_text`, epochs from ``rows``.
+    """``cross_validation.recipe_changes`` (with their decisions) as a Markdown table: each
+    model's paired difference in SNR and, where measured, in DNSMOS OVRL; adoption by
+    :func:`adoption_text`; epochs from ``rows``.
 
     Notebook: §7.2."""
     table = []
     for change in changes:
         against = change.baseline + (f" ({change.baseline_model})" if change.baseline_model
                                       else "")
-        differences = "; ".join(f"{model} {difference}"
-                                for model, difference in change.differences.items())
+        differences = "; ".join(
+            f"{model} {difference}" + (f", {change.ovrl_differences[model]}"
+                                       if model in change.ovrl_differences else "")
+            for model, difference in change.differences.items())
         runs = {f"{d.folds} × {d.seeds}" for d in change.differences.values()}
         epochs = {f"{row['model']} {row['epochs']}" for row in rows
                   if row["experiment"] == change.experiment and row["model"] in change.differences
@@ -516,7 +535,7 @@ def recipe_change_table(changes: Sequence, rows: Sequence[Mapping]) -> str:
         table.append([change.change, against, change.recordings, adoption_text(change),
                       differences, ", ".join(sorted(runs)), ", ".join(sorted(epochs))])
     return markdown_table(["change tried", "against", "recordings", "adopted for",
-                           "paired difference on the folds (mean ± s.e.)", "folds × seeds",
+                           "paired differences on the folds (mean ± s.e.)", "folds × seeds",
                            "epochs"], table)
 
 

@@ -272,7 +272,8 @@ class Scored:
                    "change": experiment.change, "baseline": experiment.baseline,
                    "baseline_model": experiment.baseline_model, "seed": seed, "share": 1.0,
                    "clip": clip, "snr_db": dsp.snr_db(self.clips[clip][1], estimate),
-                   **dnsmos_columns(clip, estimate), **self.baselines[clip], "train_seconds": seconds, "train_samples": samples,
+                   **dnsmos_columns(clip, estimate), **self.baselines[clip],
+                   "train_seconds": seconds, "train_samples": samples,
                    **{name: recipe and getattr(recipe, name) for name in RECIPE_COLUMNS}}
             rows.append({column: row[column] for column in cv.COLUMNS})
             ovrl = "" if row["ovrl"] is None else (f", OVRL {row['ovrl']:.2f} (noisy "

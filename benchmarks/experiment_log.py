@@ -141,9 +141,9 @@ def _baseline_commands(commands: list[dict], changes: list[cv.Change]) -> list[s
 def markdown(rows: list[dict], decisions: dict, commands: list[dict]) -> str:
     """``benchmarks/README.md``'s tables from ``rows``: every change (adopted or not, from
     ``decisions``; each model's paired difference on the held-out folds, in SNR and, where
-    scored, in DNSMOS OVRL, and, where scored, on its own training audio; folds × seeds; seconds of training per fold; the command from
-    ``commands`` (:func:`read_commands`) that wrote its rows), then the commands of the
-    baselines no change reruns."""
+    scored, in DNSMOS OVRL, and, where scored, on its own training audio; folds × seeds;
+    seconds of training per fold; the command from ``commands`` (:func:`read_commands`) that
+    wrote its rows), then the commands of the baselines no change reruns."""
     from report_helpers import markdown_table
 
     def key(change):

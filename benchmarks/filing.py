@@ -9,8 +9,9 @@ wrote them into ``results/commands.csv`` and one decision per model of its chang
 A run's rows are those of one experiment (besides the reference denoisers' ``pretrained`` rows)
 on one set of recordings and backend. Nothing is written unless the decisions cover exactly the
 models its change was compared on, each against baseline rows in the results or the run, and
-follow the log's rules: no adopted change is worse, and a tie adopted or a win turned down says
-why."""
+follow the log's rules: no adopted change is worse, in SNR or (where both sides were scored) in
+DNSMOS OVRL, and a tie adopted or a win turned down (better on one measure, no worse on the
+other) says why."""
 
 from __future__ import annotations
 
@@ -53,6 +54,15 @@ def _merged(results: list[dict], rows: list[dict]) -> list[dict]:
     return [row for row in results if tuple(row[c] for c in cv.KEY) not in new] + rows
 
 
+def combined_verdict(change: cv.Change, model: str) -> str:
+    """``model``'s verdict on both measures: ``worse`` if worse in SNR or (where measured)
+    DNSMOS OVRL, else ``better`` if better in either, else ``tie``."""
+    verdicts = {change.differences[model].verdict}
+    if model in change.ovrl_differences:
+        verdicts.add(change.ovrl_differences[model].verdict)
+    return "worse" if "worse" in verdicts else "better" if "better" in verdicts else "tie"
+
+
 def checked_change(results: list[dict], rows: list[dict],
                    decisions: dict[str, cv.Decision]) -> cv.Change | None:
     """The change of the run ``rows`` (``None`` for a baseline run) with ``decisions``
@@ -75,9 +85,10 @@ def checked_change(results: list[dict], rows: list[dict],
         raise ValueError(f"decide exactly the models of the change, {sorted(found) or 'none'}; "
                          f"got {sorted(decisions) or 'none'}")
     for model, decision in decisions.items():
-        verdict = changes[0].differences[model].verdict
+        verdict = combined_verdict(changes[0], model)
         if decision.adopted and verdict == "worse":
-            raise ValueError(f"{model}: a change cannot be adopted where it is worse")
+            raise ValueError(f"{model}: a change cannot be adopted where it is worse (in SNR "
+                             f"or in DNSMOS OVRL)")
         unusual = {("tie", True): "tie adopted", ("better", False): "win turned down"}
         if not decision.reason and (verdict, decision.adopted) in unusual:
             answer = "yes" if decision.adopted else "no"

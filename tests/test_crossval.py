@@ -143,20 +143,31 @@ def test_every_model_of_every_shipped_change_has_exactly_one_decision():
 
 
 def test_no_adopted_change_is_worse_and_every_adopted_tie_says_why():
-    """On the recordings it was decided on (the decision's key names them)."""
+    """On the recordings it was decided on (the decision's key names them), in SNR and, where
+    both sides were scored, in DNSMOS OVRL."""
     for change in SHIPPED_CHANGES:
         for model in change.adopted:
-            difference = change.differences[model]
-            assert difference.verdict != "worse", (change.identity, model, str(difference))
-            if difference.verdict == "tie":
+            verdict = filing.combined_verdict(change, model)
+            assert verdict != "worse", (change.identity, model, str(change.differences[model]))
+            if verdict == "tie":
                 assert change.decisions[model].reason.strip(), (change.identity, model)
 
 
 def test_every_change_that_wins_and_is_turned_down_says_why():
     for change in SHIPPED_CHANGES:
         for model, decision in change.decisions.items():
-            if change.differences[model].verdict == "better" and not decision.adopted:
+            if filing.combined_verdict(change, model) == "better" and not decision.adopted:
                 assert decision.reason.strip(), (change.identity, model)
+
+
+def test_the_combined_verdict_is_worse_on_either_measure_and_better_on_either_otherwise():
+    def change(snr, ovrl=None):
+        return cv.Change("standin", "tensorflow", "new", "c", "old", "", "HEAD",
+                         {"m": cv.Difference(snr, 0.1, 5, 1)}, {},
+                         {} if ovrl is None else {"m": cv.Difference(ovrl, 0.01, 5, 1, "OVRL")})
+    assert [filing.combined_verdict(change(*values), "m") for values in (
+        (0.5,), (0.0,), (0.5, -0.05), (0.0, 0.05), (0.0, 0.0), (-0.5, 0.05))] == \
+        ["better", "tie", "worse", "better", "tie", "worse"]
 
 
 def test_the_whole_budget_is_not_adopted_on_course_80_where_it_loses_to_35_percent():
@@ -233,8 +244,8 @@ def test_markdown_gives_each_change_its_decision_and_the_command_that_wrote_it()
                  "models": ["cnn1d"], "command": "python -m benchmarks.crossval --y"}]
     table, baselines = experiment_log.markdown(_change_rows(), DECIDED, commands).split("\n\n")
     assert table.splitlines()[2] == (
-        "| a change | `new` against `old` | **cnn1d** | cnn1d +0.10 ± 0.00 (better) |  |  | 3 × 2 | "
-        "cnn1d 2 | `python -m benchmarks.crossval --x` |")  # no OVRL, no training-audio rows
+        "| a change | `new` against `old` | **cnn1d** | cnn1d +0.10 ± 0.00 (better) |  |  | "
+        "3 × 2 | cnn1d 2 | `python -m benchmarks.crossval --x` |")  # no OVRL, no training rows
     assert baselines == "* `old` (cnn1d): `python -m benchmarks.crossval --y`"
 
 
@@ -366,8 +377,8 @@ def test_the_gated_mean_averages_in_the_references_louder_frames_only():
     gated = crossval.gated_mean(trained, reference)
     quiet, loud = slice(2 * dsp.HOP_LENGTH, 16 * dsp.HOP_LENGTH), slice(24 * dsp.HOP_LENGTH, None)
     np.testing.assert_allclose(gated[quiet], reference[quiet], atol=1e-5)
-    np.testing.assert_allclose(gated[loud][:-dsp.N_FFT], 0.5 * (trained + reference)[loud][:-dsp.N_FFT],
-                               atol=1e-4)
+    mean = 0.5 * (trained + reference)
+    np.testing.assert_allclose(gated[loud][:-dsp.N_FFT], mean[loud][:-dsp.N_FFT], atol=1e-4)
 
 
 def test_a_shaped_gain_raises_the_gain_to_the_exponent_above_the_floor():

@@ -438,7 +438,8 @@ def _heard(sig, bak, ovrl):
 
 
 HEARD = {"noisy": _heard(3.5, 2.0, 2.4), "CNN": _heard(3.3, 3.0, 2.6),
-         "DFN": _heard(3.6, 4.0, 3.1), "weak": _heard(3.45, 1.9, 2.3), "clean": _heard(3.6, 4.1, 3.3)}
+         "DFN": _heard(3.6, 4.0, 3.1), "weak": _heard(3.45, 1.9, 2.3),
+         "clean": _heard(3.6, 4.1, 3.3)}
 
 
 def test_listening_paragraph_ranks_the_denoisers_and_names_costs_from_the_numbers():
@@ -467,7 +468,8 @@ def test_listening_paragraph_without_a_clean_recording_or_losses():
 def test_dnsmos_table_has_a_row_per_output_and_snr_where_given():
     table = report.dnsmos_table({"noisy": HEARD["noisy"], "CNN": HEARD["CNN"]}, {"CNN": 12.345})
     assert table.splitlines() == [
-        "|  | SIG (speech) | BAK (background) | OVRL (overall) | SNR (dB) |", "|---|---|---|---|---|",
+        "|  | SIG (speech) | BAK (background) | OVRL (overall) | SNR (dB) |",
+        "|---|---|---|---|---|",
         "| noisy | 3.50 | 2.00 | 2.40 | n/a |", "| CNN | 3.30 | 3.00 | 2.60 | 12.35 |"]
 
 
@@ -511,3 +513,15 @@ def test_plot_snr_against_ovrl_draws_one_axes_per_clip_with_the_clean_line(tmp_p
     assert len(axes[1].get_lines()) == 0
     assert [tuple(c.get_offsets()[0]) for c in axes[0].collections] == [(5.0, 2.4), (12.0, 2.6)]
     plt.close(figure)
+
+
+def test_both_measures_gives_the_ovrl_difference_only_where_both_sides_have_it():
+    def row(model, fold, snr, ovrl=None):
+        return {"recordings": "r", "backend": "b", "model": model, "experiment": "e",
+                "clip": cv.FOLD_CLIP, "share": 1.0, "fold": fold, "seed": 0, "snr_db": snr,
+                "ovrl": ovrl}
+    rows = [row("a", 1, 10.0, 3.0), row("a", 2, 11.0, 3.5), row("b", 1, 9.0, 2.75),
+            row("b", 2, 9.0, 3.25), row("c", 1, 9.0), row("c", 2, 10.0)]
+    assert report.both_measures(rows, ("a", "e"), ("b", "e")) == \
+        "+1.50 ± 0.50 dB (better), +0.25 ± 0.00 OVRL (better)"
+    assert report.both_measures(rows, ("a", "e"), ("c", "e")) == "+1.00 ± 0.00 dB (better)"
