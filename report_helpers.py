@@ -542,12 +542,12 @@ def recipe_change_table(changes: Sequence, rows: Sequence[Mapping]) -> str:
 def result_entry(scores: Mapping[str, Mapping[str, float]], test_clips: Sequence[str],
                  **extra) -> dict:
     """A ``results.json`` entry: ``train_snr_db`` (of clip :data:`TRAINING_SIGNAL`, ``None``
-    if unscored), ``test_snr_db`` and ``test_stoi`` (``{clip: value or None}`` for
-    ``test_clips``) from ``{clip: quality_scores}``, then ``extra``.
+    if unscored), ``test_snr_db``, ``test_stoi`` and ``test_ovrl`` (DNSMOS; ``{clip: value or
+    None}`` for ``test_clips``) from ``{clip: {"snr_db", "stoi", "ovrl", ...}}``, then ``extra``.
 
     Notebook: §7.1."""
     entry = {"train_snr_db": scores.get(TRAINING_SIGNAL, {}).get("snr_db")}
-    for metric in ("snr_db", "stoi"):
+    for metric in ("snr_db", "stoi", "ovrl"):
         entry[f"test_{metric}"] = {clip: scores.get(clip, {}).get(metric) for clip in test_clips}
     return {**entry, **extra}
 

@@ -419,14 +419,16 @@ def test_adoption_text_says_no_and_names_the_models_nobody_decided():
 
 def test_result_entry_lists_every_clip_with_none_where_unscored():
     scores = {"training signal": {"snr_db": 18.0, "stoi": 0.9},
-              "test_01": {"snr_db": 15.0, "stoi": 0.85}}
+              "test_01": {"snr_db": 15.0, "stoi": 0.85, "ovrl": 2.9, "sig": 3.4},
+              "test_02": {"ovrl": 3.1}}  # no reference: DNSMOS only
     entry = report.result_entry(scores, ["test_01", "test_02"], params=12)
     assert entry == {"train_snr_db": 18.0,
                      "test_snr_db": {"test_01": 15.0, "test_02": None},
-                     "test_stoi": {"test_01": 0.85, "test_02": None}, "params": 12}
+                     "test_stoi": {"test_01": 0.85, "test_02": None},
+                     "test_ovrl": {"test_01": 2.9, "test_02": 3.1}, "params": 12}
     test_clips_only = report.result_entry({"test_01": scores["test_01"]}, ["test_01"])
     assert test_clips_only == {"train_snr_db": None, "test_snr_db": {"test_01": 15.0},
-                               "test_stoi": {"test_01": 0.85}}
+                               "test_stoi": {"test_01": 0.85}, "test_ovrl": {"test_01": 2.9}}
 
 
 # --------------------------------------------------------------------------------------------
