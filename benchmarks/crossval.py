@@ -143,12 +143,26 @@ def _waveform(spectrum: np.ndarray, length: int) -> np.ndarray:
                          length=length).astype(np.float32)
 
 
-def gated_mean(trained: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """The mean of the two waveforms in the frames where ``reference`` is at or above its
-    median frame energy, ``reference`` alone in the others (STFT frames, overlap-added)."""
+def gated_mean(percentile: float = 50.0) -> Callable:
+    """``(trained, reference) -> waveform``: the mean of the two waveforms in the frames where
+    ``reference``'s energy is at or above its ``percentile``-th percentile over frames,
+    ``reference`` alone in the quieter ones (STFT frames, overlap-added)."""
+
+    def gated(trained: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        first, second = _spectra(trained), _spectra(reference)
+        energy = np.sum(np.abs(second) ** 2, axis=0)
+        weight = np.where(energy >= np.percentile(energy, percentile), 0.5, 0.0)
+        return _waveform(weight * first + (1.0 - weight) * second, len(reference))
+
+    return gated
+
+
+def soft_gated_mean(trained: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``w × trained + (1 - w) × reference`` per frame, ``w = 0.5 E / (E + median E)`` from
+    ``reference``'s frame energies ``E``: the mean in its loud frames, itself in quiet ones."""
     first, second = _spectra(trained), _spectra(reference)
     energy = np.sum(np.abs(second) ** 2, axis=0)
-    weight = np.where(energy >= np.median(energy), 0.5, 0.0)
+    weight = 0.5 * energy / (energy + np.median(energy))
     return _waveform(weight * first + (1.0 - weight) * second, len(reference))
 
 
@@ -167,7 +181,11 @@ COMBINATIONS = {
     "weighted 0.3": ("0.3 × the trained model + 0.7 × DeepFilterNet3, not the mean",
                      lambda trained, reference: 0.3 * trained + 0.7 * reference),
     "gated mean": ("the mean in DeepFilterNet3's louder half of frames, DeepFilterNet3 alone "
-                   "in the quieter half", gated_mean),
+                   "in the quieter half", gated_mean(50.0)),
+    "gated mean p25": ("the mean in DeepFilterNet3's louder three quarters of frames, "
+                       "DeepFilterNet3 alone in the quietest quarter", gated_mean(25.0)),
+    "soft-gated mean": ("the trained model weighted 0.5 E / (E + median E) by DeepFilterNet3's "
+                        "frame energy E, not 0.5", soft_gated_mean),
     "min magnitude": ("the smaller of the two magnitudes with DeepFilterNet3's phase",
                       _with_reference_phase(np.minimum)),
     "mean magnitude": ("the mean of the two magnitudes with DeepFilterNet3's phase",

@@ -374,11 +374,25 @@ def test_the_gated_mean_averages_in_the_references_louder_frames_only():
     trained = rng.standard_normal(40 * dsp.HOP_LENGTH).astype(np.float32)
     reference = rng.standard_normal(40 * dsp.HOP_LENGTH).astype(np.float32)
     reference[: 20 * dsp.HOP_LENGTH] *= 1e-3  # a quiet first half
-    gated = crossval.gated_mean(trained, reference)
+    gated = crossval.gated_mean(50.0)(trained, reference)
     quiet, loud = slice(2 * dsp.HOP_LENGTH, 16 * dsp.HOP_LENGTH), slice(24 * dsp.HOP_LENGTH, None)
     np.testing.assert_allclose(gated[quiet], reference[quiet], atol=1e-5)
     mean = 0.5 * (trained + reference)
     np.testing.assert_allclose(gated[loud][:-dsp.N_FFT], mean[loud][:-dsp.N_FFT], atol=1e-4)
+
+
+def test_the_soft_gate_weighs_the_trained_model_by_the_references_frame_energy():
+    rng = np.random.default_rng(1)
+    trained = rng.standard_normal(60 * dsp.HOP_LENGTH).astype(np.float32)
+    reference = rng.standard_normal(60 * dsp.HOP_LENGTH).astype(np.float32)
+    reference[: 20 * dsp.HOP_LENGTH] *= 1e-3  # a quiet third: the median frame is a loud one
+    soft = crossval.soft_gated_mean(trained, reference)
+    quiet = slice(2 * dsp.HOP_LENGTH, 16 * dsp.HOP_LENGTH)
+    loud = slice(24 * dsp.HOP_LENGTH, 56 * dsp.HOP_LENGTH)
+    np.testing.assert_allclose(soft[quiet], reference[quiet], atol=1e-5)
+    # loud frames have about the median energy: weight 0.5 E / (E + E) = 0.25
+    np.testing.assert_allclose(soft[loud], 0.25 * trained[loud] + 0.75 * reference[loud],
+                               atol=0.15)
 
 
 def test_a_shaped_gain_raises_the_gain_to_the_exponent_above_the_floor():
