@@ -156,11 +156,13 @@ def paired_difference(rows: list[dict], first: tuple[str, str], second: tuple[st
 
 
 def model_verdict(rows: list[dict], first: str, second: str, experiment: str, *,
-                  clip: str = FOLD_CLIP) -> tuple[Difference, str]:
-    """The :func:`paired_difference` ``first - second`` and the winner's name, or ``"tie"``.
+                  clip: str = FOLD_CLIP, metric: str = "snr_db") -> tuple[Difference, str]:
+    """The :func:`paired_difference` ``first - second`` in ``metric`` and the winner's name,
+    or ``"tie"``.
 
     Notebook: §6.3."""
-    difference = paired_difference(rows, (first, experiment), (second, experiment), clip=clip)
+    difference = paired_difference(rows, (first, experiment), (second, experiment), clip=clip,
+                                   metric=metric)
     winner = {"better": first, "worse": second, "tie": "tie"}[difference.verdict]
     return difference, winner
 

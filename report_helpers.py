@@ -459,7 +459,8 @@ def verdict_text(first: str, second: str, difference) -> str:
     else:
         winner = first if difference.verdict == "better" else second
         decision = f"the **{winner}** is better, by more than twice the standard error"
-    return (f"**Verdict:** {first} − {second} = {difference.mean:+.2f} ± {difference.error:.2f} dB "
+    return (f"**Verdict{' by ear (DNSMOS)' if difference.unit == 'OVRL' else ''}:** {first} − "
+            f"{second} = {difference.mean:+.2f} ± {difference.error:.2f} {difference.unit} "
             f"on the held-out folds ({difference.folds} folds, {difference.seeds} seed(s) "
             f"averaged within each): {decision}.")
 

@@ -157,6 +157,9 @@ def test_model_verdict_names_the_winner_or_a_tie():
     difference, winner = cv.model_verdict(rows, "cnn2d", "cnn1d", "e")
     assert winner == "cnn1d" and difference.mean == pytest.approx(-1.0)
     assert cv.model_verdict(rows, "cnn1d", "fc", "e")[1] == "tie"  # -0.5, +0.5, -0.5
+    heard = [{**row, "ovrl": 3.0 if row["model"] == "cnn2d" else 2.5} for row in rows]
+    difference, winner = cv.model_verdict(heard, "cnn2d", "cnn1d", "e", metric="ovrl")
+    assert (winner, difference.mean, difference.unit) == ("cnn2d", 0.5, "OVRL")
 
 
 def test_recipe_changes_pair_each_model_with_its_baseline():

@@ -348,6 +348,8 @@ def test_verdict_names_the_winner_only_beyond_twice_the_standard_error():
     assert "the **1D CNN** is better" in losing
     tied = report.verdict_text("2D CNN", "1D CNN", cv.Difference(0.4, 0.2, 5, 2))
     assert "a **tie**" in tied  # 0.4 is not more than 2 x 0.2
+    by_ear = report.verdict_text("2D CNN", "1D CNN", cv.Difference(-0.03, 0.02, 5, 1, "OVRL"))
+    assert by_ear.startswith("**Verdict by ear (DNSMOS):** 2D CNN − 1D CNN = -0.03 ± 0.02 OVRL ")
 
 
 def test_run_difference_text_gives_each_clip_both_networks_scored():
