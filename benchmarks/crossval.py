@@ -51,6 +51,7 @@ from pathlib import Path
 
 import librosa
 import numpy as np
+import scipy.ndimage
 
 import cross_validation as cv
 import dsp_helpers as dsp
@@ -117,12 +118,15 @@ class Run:
     variants: bool = False
 
 
-def shaped_gain(exponent: float = 1.0, floor: float = 0.0) -> Callable:
+def shaped_gain(exponent: float = 1.0, floor: float = 0.0, frames: int = 1) -> Callable:
     """``(noisy, estimate) -> magnitude``: the estimate's gain ``estimate / noisy`` (in [0, 1])
-    raised to ``exponent`` and kept at ``floor`` or above, times ``noisy`` (``(frames, 513)``)."""
+    averaged over ``frames`` consecutive frames centred on each, raised to ``exponent`` and
+    kept at ``floor`` or above, times ``noisy`` (``(frames, 513)``)."""
 
     def reshaped(noisy: np.ndarray, estimate: np.ndarray) -> np.ndarray:
         gain = np.clip(estimate / np.maximum(noisy, np.finfo(np.float32).tiny), 0.0, 1.0)
+        if frames > 1:
+            gain = scipy.ndimage.uniform_filter1d(gain, frames, axis=0, mode="nearest")
         return noisy * np.maximum(gain ** exponent, floor)
 
     return reshaped
@@ -131,7 +135,9 @@ def shaped_gain(exponent: float = 1.0, floor: float = 0.0) -> Callable:
 #: Inference-time changes of a trained model's gain: ``{name: (change in words, reshaping)}``.
 GAIN_VARIANTS = {"gain^1.5": ("the gain raised to the power 1.5 at inference", shaped_gain(1.5)),
                  "gain-floor-0.1": ("the gain kept at 0.1 or above at inference",
-                                    shaped_gain(floor=0.1))}
+                                    shaped_gain(floor=0.1)),
+                 "gain-smoothed-3": ("the gain averaged over 3 frames at inference (less "
+                                     "musical noise)", shaped_gain(frames=3))}
 
 
 def _spectra(signal: np.ndarray) -> np.ndarray:

@@ -400,6 +400,11 @@ def test_a_shaped_gain_raises_the_gain_to_the_exponent_above_the_floor():
     estimate = np.array([[1.0, 5.0, 0.0]], dtype=np.float32)  # gains 0.5, 1.25 (kept at 1), 0
     np.testing.assert_allclose(crossval.shaped_gain(2.0)(noisy, estimate), [[0.5, 4.0, 0.0]])
     np.testing.assert_allclose(crossval.shaped_gain(floor=0.6)(noisy, estimate), [[1.2, 4.0, 0.0]])
+    frames = np.ones((4, 2), dtype=np.float32)
+    gains = np.array([[0.0, 1.0], [0.3, 1.0], [0.9, 1.0], [0.0, 1.0]], dtype=np.float32)
+    smoothed = crossval.shaped_gain(frames=3)(frames, gains)  # edges repeat the end frame
+    np.testing.assert_allclose(smoothed[:, 0], [0.1, 0.4, 0.4, 0.3], rtol=1e-6)
+    np.testing.assert_allclose(smoothed[:, 1], 1.0)
 
 
 def _results_dir(tmp_path) -> Path:
