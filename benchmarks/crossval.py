@@ -149,15 +149,19 @@ def _waveform(spectrum: np.ndarray, length: int) -> np.ndarray:
                          length=length).astype(np.float32)
 
 
-def gated_mean(percentile: float = 50.0) -> Callable:
+def gated_mean(percentile: float = 50.0, reference_phase: bool = False) -> Callable:
     """``(trained, reference) -> waveform``: the mean of the two waveforms in the frames where
     ``reference``'s energy is at or above its ``percentile``-th percentile over frames,
-    ``reference`` alone in the quieter ones (STFT frames, overlap-added)."""
+    ``reference`` alone in the quieter ones (STFT frames, overlap-added); with
+    ``reference_phase``, the mean of the two magnitudes with ``reference``'s phase instead."""
 
     def gated(trained: np.ndarray, reference: np.ndarray) -> np.ndarray:
         first, second = _spectra(trained), _spectra(reference)
         energy = np.sum(np.abs(second) ** 2, axis=0)
         weight = np.where(energy >= np.percentile(energy, percentile), 0.5, 0.0)
+        if reference_phase:
+            magnitude = weight * np.abs(first) + (1.0 - weight) * np.abs(second)
+            return _waveform(magnitude * np.exp(1j * np.angle(second)), len(reference))
         return _waveform(weight * first + (1.0 - weight) * second, len(reference))
 
     return gated
@@ -190,6 +194,9 @@ COMBINATIONS = {
                    "in the quieter half", gated_mean(50.0)),
     "gated mean p25": ("the mean in DeepFilterNet3's louder three quarters of frames, "
                        "DeepFilterNet3 alone in the quietest quarter", gated_mean(25.0)),
+    "gated mean magnitude p25": ("the mean of the two magnitudes with DeepFilterNet3's phase "
+                                 "in its louder three quarters of frames, DeepFilterNet3 alone "
+                                 "in the quietest quarter", gated_mean(25.0, True)),
     "soft-gated mean": ("the trained model weighted 0.5 E / (E + median E) by DeepFilterNet3's "
                         "frame energy E, not 0.5", soft_gated_mean),
     "min magnitude": ("the smaller of the two magnitudes with DeepFilterNet3's phase",

@@ -379,6 +379,8 @@ def test_the_gated_mean_averages_in_the_references_louder_frames_only():
     np.testing.assert_allclose(gated[quiet], reference[quiet], atol=1e-5)
     mean = 0.5 * (trained + reference)
     np.testing.assert_allclose(gated[loud][:-dsp.N_FFT], mean[loud][:-dsp.N_FFT], atol=1e-4)
+    magnitudes = crossval.gated_mean(50.0, reference_phase=True)(trained, reference)
+    np.testing.assert_allclose(magnitudes[quiet], reference[quiet], atol=1e-5)
 
 
 def test_the_soft_gate_weighs_the_trained_model_by_the_references_frame_energy():
