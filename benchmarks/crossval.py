@@ -6,7 +6,8 @@ equation (1) after training on the rest of the pair, the rows added to one resul
                                   [--epochs N | --epoch-scale S] [--batch-size B]
                                   [--learning-rate LR] [--past-dropout P]
                                   [--loss-exponent C] [--quiet-frame-weight W]
-                                  [--variants] [--folds 5] [--only-folds K ...] [--seeds 0]
+                                  [--inference-variants] [--folds 5]
+                                  [--only-folds K ...] [--seeds 0]
                                   [--score-training] [--audio-dir audio]
                                   [--csv benchmarks/results/crossval.csv]
     python -m benchmarks.crossval --summary [CSV ...] [--markdown]
@@ -25,8 +26,8 @@ each trained model's waveform and each reference's (``"{model}+{reference} mean"
 
 Where DNSMOS runs (``dsp_helpers.dnsmos_unavailable_reason``), every estimate of a fold or test
 clip is also scored by it (``sig``, ``bak``, ``ovrl``), beside the noisy input's and the clean
-reference's OVRL. ``--variants`` adds changes made at inference to the same trained models: each
-model's gain reshaped (:data:`GAIN_VARIANTS`, as experiments ``"{experiment} {variant}"``
+reference's OVRL. ``--inference-variants`` adds changes made at inference to the same trained
+models: each model's gain reshaped (:data:`GAIN_VARIANTS`, as experiments ``"{experiment} {variant}"``
 against the run's), and other combinations of each trained model with DeepFilterNet3
 (:data:`COMBINATIONS`, as models against the mean of the two).
 
@@ -466,7 +467,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="train on the squared error of magnitudes raised to this power")
     parser.add_argument("--quiet-frame-weight", type=float,
                         help="weight of the examples whose clean frame is in the quieter half")
-    parser.add_argument("--variants", action="store_true",
+    parser.add_argument("--inference-variants", action="store_true",
                         help="also score the inference-time gain variants and the other "
                              "combinations with DeepFilterNet3")
     parser.add_argument("--audio-dir", default="audio",
@@ -506,7 +507,7 @@ def main() -> None:
                             args.epochs, args.epoch_scale, args.batch_size, args.learning_rate,
                             args.past_dropout, args.loss_exponent, args.quiet_frame_weight)
     run = Run(tuple(args.models), experiment, tuple(args.seeds), args.folds,
-              tuple(args.only_folds), args.score_training, args.recordings, args.variants)
+              tuple(args.only_folds), args.score_training, args.recordings, args.inference_variants)
     recordings = dsp.find_recordings(args.audio_dir)
     print(recordings.describe(), flush=True)
     start = time.perf_counter()
