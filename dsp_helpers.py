@@ -367,6 +367,34 @@ def target_magnitude(clean_magnitude: np.ndarray, clean_phase: np.ndarray,
     return np.maximum(clean_magnitude * cosine, 0.0).astype(np.float32)
 
 
+#: The share of frames, the quietest by the pretrained denoiser's output, where
+#: :func:`gated_mean` keeps that denoiser alone.
+GATED_QUIET_SHARE = 0.25
+
+
+def gated_mean(trained: np.ndarray, reference: np.ndarray,
+               quiet_share: float = GATED_QUIET_SHARE) -> np.ndarray:
+    """Two denoisers' ``(samples,)`` estimates of one recording combined frame by frame: their
+    mean in the frames where ``reference``'s energy is at or above its ``quiet_share``
+    quantile over frames, ``reference`` alone in the quieter ones (the pauses, where residual
+    noise is heard). STFT frames as :func:`stft_frames`, overlap-added back; same length.
+
+    Notebook: §7.1."""
+    trained, reference = (np.asarray(signal, dtype=np.float32) for signal in (trained, reference))
+    if trained.shape != reference.shape or trained.ndim != 1:
+        raise ValueError(f"gated_mean needs two 1-D estimates of equal length, got "
+                         f"{trained.shape} and {reference.shape}")
+    if not 0.0 <= quiet_share < 1.0:
+        raise ValueError(f"quiet_share must be in [0, 1), got {quiet_share}")
+    first, second = (librosa.stft(signal, n_fft=N_FFT, hop_length=HOP_LENGTH, window="hann")
+                     for signal in (trained, reference))
+    energy = np.sum(np.abs(second) ** 2, axis=0)
+    weight = np.where(energy >= np.quantile(energy, quiet_share), 0.5, 0.0)
+    combined = weight * first + (1.0 - weight) * second
+    return librosa.istft(combined, n_fft=N_FFT, hop_length=HOP_LENGTH, window="hann",
+                         length=len(reference)).astype(np.float32)
+
+
 def oracle_reconstruction(clean: np.ndarray, noisy: np.ndarray,
                           kind: str = "magnitude") -> np.ndarray:
     """The inverse STFT of :func:`target_magnitude` ``kind`` with the noisy phase (the ceiling).

@@ -6,7 +6,7 @@ equation (1) after training on the rest of the pair, the rows added to one resul
                                   [--epochs N | --epoch-scale S] [--batch-size B]
                                   [--learning-rate LR] [--past-dropout P]
                                   [--loss-exponent C] [--quiet-frame-weight W]
-                                  [--inference-variants] [--folds 5]
+                                  [--folds 5]
                                   [--only-folds K ...] [--seeds 0]
                                   [--score-training] [--audio-dir audio]
                                   [--csv benchmarks/results/crossval.csv]
@@ -26,10 +26,8 @@ each trained model's waveform and each reference's (``"{model}+{reference} mean"
 
 Where DNSMOS runs (``dsp_helpers.dnsmos_unavailable_reason``), every estimate of a fold or test
 clip is also scored by it (``sig``, ``bak``, ``ovrl``), beside the noisy input's and the clean
-reference's OVRL. ``--inference-variants`` adds changes made at inference to the same trained
-models: each model's gain reshaped (:data:`GAIN_VARIANTS`, as experiments ``"{experiment} {variant}"``
-against the run's), and other combinations of each trained model with DeepFilterNet3
-(:data:`COMBINATIONS`, as models against the mean of the two).
+reference's OVRL. With DeepFilterNet3, each trained model's :data:`GATED` combination with it
+(the one ``denoise.py`` ships) is scored too, as a change against the two's mean.
 
 Every row names the ``--experiment``, the ``--change`` it makes to its ``--baseline`` experiment
 (of ``--baseline-model`` when the change is the model itself), the recipe it trained with and
@@ -47,12 +45,9 @@ import argparse
 import csv
 import dataclasses
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-import librosa
 import numpy as np
-import scipy.ndimage
 
 import cross_validation as cv
 import dsp_helpers as dsp
@@ -106,7 +101,6 @@ class Run:
     """How one run cross-validates: ``folds`` folds of the pair (``only_folds``, numbered from
     1: those only), each of ``models`` trained with ``experiment``'s recipe once per seed of
     ``seeds``; ``score_training`` also scores each trained model on the audio it trained on;
-    ``variants`` adds the inference-time changes (:data:`GAIN_VARIANTS`, :data:`COMBINATIONS`);
     ``label`` names the recordings in the rows (``None``: their ``source``)."""
 
     models: tuple[str, ...]
@@ -116,96 +110,13 @@ class Run:
     only_folds: tuple[int, ...] = ()
     score_training: bool = False
     label: str | None = None
-    variants: bool = False
 
 
-def shaped_gain(exponent: float = 1.0, floor: float = 0.0, frames: int = 1) -> Callable:
-    """``(noisy, estimate) -> magnitude``: the estimate's gain ``estimate / noisy`` (in [0, 1])
-    averaged over ``frames`` consecutive frames centred on each, raised to ``exponent`` and
-    kept at ``floor`` or above, times ``noisy`` (``(frames, 513)``)."""
-
-    def reshaped(noisy: np.ndarray, estimate: np.ndarray) -> np.ndarray:
-        gain = np.clip(estimate / np.maximum(noisy, np.finfo(np.float32).tiny), 0.0, 1.0)
-        if frames > 1:
-            gain = scipy.ndimage.uniform_filter1d(gain, frames, axis=0, mode="nearest")
-        return noisy * np.maximum(gain ** exponent, floor)
-
-    return reshaped
-
-
-#: Inference-time changes of a trained model's gain: ``{name: (change in words, reshaping)}``.
-GAIN_VARIANTS = {"gain^1.5": ("the gain raised to the power 1.5 at inference", shaped_gain(1.5)),
-                 "gain-floor-0.1": ("the gain kept at 0.1 or above at inference",
-                                    shaped_gain(floor=0.1)),
-                 "gain-smoothed-3": ("the gain averaged over 3 frames at inference (less "
-                                     "musical noise)", shaped_gain(frames=3))}
-
-
-def _spectra(signal: np.ndarray) -> np.ndarray:
-    return librosa.stft(np.asarray(signal, np.float32), n_fft=dsp.N_FFT, hop_length=dsp.HOP_LENGTH)
-
-
-def _waveform(spectrum: np.ndarray, length: int) -> np.ndarray:
-    return librosa.istft(spectrum, n_fft=dsp.N_FFT, hop_length=dsp.HOP_LENGTH,
-                         length=length).astype(np.float32)
-
-
-def gated_mean(percentile: float = 50.0, reference_phase: bool = False) -> Callable:
-    """``(trained, reference) -> waveform``: the mean of the two waveforms in the frames where
-    ``reference``'s energy is at or above its ``percentile``-th percentile over frames,
-    ``reference`` alone in the quieter ones (STFT frames, overlap-added); with
-    ``reference_phase``, the mean of the two magnitudes with ``reference``'s phase instead."""
-
-    def gated(trained: np.ndarray, reference: np.ndarray) -> np.ndarray:
-        first, second = _spectra(trained), _spectra(reference)
-        energy = np.sum(np.abs(second) ** 2, axis=0)
-        weight = np.where(energy >= np.percentile(energy, percentile), 0.5, 0.0)
-        if reference_phase:
-            magnitude = weight * np.abs(first) + (1.0 - weight) * np.abs(second)
-            return _waveform(magnitude * np.exp(1j * np.angle(second)), len(reference))
-        return _waveform(weight * first + (1.0 - weight) * second, len(reference))
-
-    return gated
-
-
-def soft_gated_mean(trained: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``w × trained + (1 - w) × reference`` per frame, ``w = 0.5 E / (E + median E)`` from
-    ``reference``'s frame energies ``E``: the mean in its loud frames, itself in quiet ones."""
-    first, second = _spectra(trained), _spectra(reference)
-    energy = np.sum(np.abs(second) ** 2, axis=0)
-    weight = 0.5 * energy / (energy + np.median(energy))
-    return _waveform(weight * first + (1.0 - weight) * second, len(reference))
-
-
-def _with_reference_phase(magnitude: Callable) -> Callable:
-    def combined(trained: np.ndarray, reference: np.ndarray) -> np.ndarray:
-        first, second = _spectra(trained), _spectra(reference)
-        spectrum = magnitude(np.abs(first), np.abs(second)) * np.exp(1j * np.angle(second))
-        return _waveform(spectrum, len(reference))
-
-    return combined
-
-
-#: Other combinations of a trained model's waveform with DeepFilterNet3's: ``{name: (change in
-#: words, (trained, reference) -> waveform)}``; each is compared with their mean.
-COMBINATIONS = {
-    "weighted 0.3": ("0.3 × the trained model + 0.7 × DeepFilterNet3, not the mean",
-                     lambda trained, reference: 0.3 * trained + 0.7 * reference),
-    "gated mean": ("the mean in DeepFilterNet3's louder half of frames, DeepFilterNet3 alone "
-                   "in the quieter half", gated_mean(50.0)),
-    "gated mean p25": ("the mean in DeepFilterNet3's louder three quarters of frames, "
-                       "DeepFilterNet3 alone in the quietest quarter", gated_mean(25.0)),
-    "gated mean magnitude p25": ("the mean of the two magnitudes with DeepFilterNet3's phase "
-                                 "in its louder three quarters of frames, DeepFilterNet3 alone "
-                                 "in the quietest quarter", gated_mean(25.0, True)),
-    "soft-gated mean": ("the trained model weighted 0.5 E / (E + median E) by DeepFilterNet3's "
-                        "frame energy E, not 0.5", soft_gated_mean),
-    "min magnitude": ("the smaller of the two magnitudes with DeepFilterNet3's phase",
-                      _with_reference_phase(np.minimum)),
-    "mean magnitude": ("the mean of the two magnitudes with DeepFilterNet3's phase",
-                       _with_reference_phase(lambda a, b: 0.5 * (a + b))),
-}
-COMBINED_REFERENCE = "DeepFilterNet3"  # the reference the COMBINATIONS are made with
+#: The combination of each trained model with DeepFilterNet3 that ``denoise.py`` ships
+#: (``dsp_helpers.gated_mean``), compared with the two's mean: ``(name, change in words)``.
+GATED = ("gated mean p25", "the mean in DeepFilterNet3's louder three quarters of frames, "
+                           "DeepFilterNet3 alone in the quietest quarter")
+GATED_REFERENCE = "DeepFilterNet3"
 
 
 def fold_ranges(length: int, folds: int) -> list[tuple[int, int]]:
@@ -338,28 +249,18 @@ def _trained_rows(scored: Scored, run: Run, seed: int, clean: np.ndarray,
         trained = models_tf.train_denoiser(model, clean, dirty, recipe, seed=seed, progress=True)
         if models_tf.context_frames(model) == 1:  # a network without a past
             recipe = dataclasses.replace(recipe, past_dropout=0.0)
-        spectra = {clip: dsp.stft_frames(noisy) for clip, (noisy, _) in scored.clips.items()}
-        magnitudes = {clip: models_tf.denoise_magnitude(model, noisy_magnitude)
-                      for clip, (noisy_magnitude, _) in spectra.items()}
-        estimates[name] = {clip: dsp.reconstruct(magnitudes[clip], spectra[clip][1],
-                                                 len(scored.clips[clip][0])) for clip in spectra}
+        estimates[name] = {clip: models_tf.denoise_waveform(model, noisy)
+                           for clip, (noisy, _) in scored.clips.items()}
         rows += scored.rows(name, run.experiment, estimates[name], seed, recipe,
                             round(trained.seconds, 2), len(clean))
-        for variant, (change, reshaped) in (GAIN_VARIANTS.items() if run.variants else ()):
-            experiment = Experiment(f"{run.experiment.name} {variant}", change,
-                                    run.experiment.name)
-            rows += scored.rows(name, experiment, {
-                clip: dsp.reconstruct(reshaped(spectra[clip][0], magnitudes[clip]),
-                                      spectra[clip][1], len(scored.clips[clip][0]))
-                for clip in spectra}, seed, recipe)
     return estimates, rows
 
 
 def _combined_rows(scored: Scored, experiment: Experiment, seed: int, estimates: dict,
-                   references: dict, variants: bool = False) -> list[dict]:
+                   references: dict) -> list[dict]:
     """The ensemble of the two CNNs on every clip they denoised, and each trained model's
-    waveform mean with each reference's on the clips the reference denoised; with
-    ``variants``, also the :data:`COMBINATIONS` with :data:`COMBINED_REFERENCE`."""
+    waveform mean with each reference's on the clips the reference denoised, and its
+    :data:`GATED` combination with :data:`GATED_REFERENCE`'s."""
     rows = []
     if all(name in estimates for name in ENSEMBLED):
         # a change of model is the trained models' own; the ensemble has no baseline
@@ -373,12 +274,12 @@ def _combined_rows(scored: Scored, experiment: Experiment, seed: int, estimates:
             rows += scored.rows(mean, Experiment(experiment.name),
                                 {clip: 0.5 * (estimate[clip] + reference[clip])
                                  for clip in reference}, seed)
-            for combination, (change, combine) in (COMBINATIONS.items() if variants
-                                                    and name == COMBINED_REFERENCE else ()):
+            if name == GATED_REFERENCE:
                 rows += scored.rows(
-                    f"{trained}+{name} {combination}",
-                    Experiment(experiment.name, change, experiment.name, mean),
-                    {clip: combine(estimate[clip], reference[clip]) for clip in reference}, seed)
+                    f"{trained}+{name} {GATED[0]}",
+                    Experiment(experiment.name, GATED[1], experiment.name, mean),
+                    {clip: dsp.gated_mean(estimate[clip], reference[clip])
+                     for clip in reference}, seed)
     return rows
 
 
@@ -395,8 +296,7 @@ def _fold_rows(recordings: dsp.Recordings, run: Run, clean: np.ndarray, dirty: n
         scored = scored.with_clips({cv.TRAINING_CLIP: (train_dirty, train_clean)})
     for seed in run.seeds:
         estimates, trained = _trained_rows(scored, run, seed, train_clean, train_dirty)
-        rows += trained + _combined_rows(scored, run.experiment, seed, estimates, references,
-                                         run.variants)
+        rows += trained + _combined_rows(scored, run.experiment, seed, estimates, references)
     return rows
 
 
@@ -467,9 +367,6 @@ def _parser() -> argparse.ArgumentParser:
                         help="train on the squared error of magnitudes raised to this power")
     parser.add_argument("--quiet-frame-weight", type=float,
                         help="weight of the examples whose clean frame is in the quieter half")
-    parser.add_argument("--inference-variants", action="store_true",
-                        help="also score the inference-time gain variants and the other "
-                             "combinations with DeepFilterNet3")
     parser.add_argument("--audio-dir", default="audio",
                         help="folder of the recordings (default: audio, or its stand-in set)")
     parser.add_argument("--recordings", metavar="LABEL",
@@ -507,7 +404,7 @@ def main() -> None:
                             args.epochs, args.epoch_scale, args.batch_size, args.learning_rate,
                             args.past_dropout, args.loss_exponent, args.quiet_frame_weight)
     run = Run(tuple(args.models), experiment, tuple(args.seeds), args.folds,
-              tuple(args.only_folds), args.score_training, args.recordings, args.inference_variants)
+              tuple(args.only_folds), args.score_training, args.recordings)
     recordings = dsp.find_recordings(args.audio_dir)
     print(recordings.describe(), flush=True)
     start = time.perf_counter()

@@ -411,9 +411,10 @@ def test_the_combined_model_is_refused_in_one_line_where_deepfilternet3_is_unava
     assert files_in(out_dir) == []
 
 
-def test_the_combined_model_averages_the_1d_cnn_and_deepfilternet3(noisy_copy, out_dir,
-                                                                   models_dir):
-    """``cnn1d+DeepFilterNet3`` writes the mean of the two waveforms (to 16-bit rounding)."""
+def test_the_combined_model_is_the_gated_mean_of_the_1d_cnn_and_deepfilternet3(
+        noisy_copy, out_dir, models_dir):
+    """``cnn1d+DeepFilterNet3`` writes ``dsp_helpers.gated_mean`` of the two (to 16-bit
+    rounding)."""
     import reference_denoisers
 
     if reason := reference_denoisers.unavailable_reason("DeepFilterNet3"):
@@ -425,7 +426,7 @@ def test_the_combined_model_averages_the_1d_cnn_and_deepfilternet3(noisy_copy, o
     cnn, _ = read_output(out_dir / "cnn1d.wav")
     combined, _ = read_output(out_dir / "cnn1d+DeepFilterNet3.wav")
     reference = reference_denoisers.denoise_reference("DeepFilterNet3", dsp.load_audio(noisy_copy))
-    np.testing.assert_allclose(combined, 0.5 * (cnn + reference), atol=1.5 / 32768)
+    np.testing.assert_allclose(combined, dsp.gated_mean(cnn, reference), atol=2.0 / 32768)
 
 
 # --------------------------------------------------------------------------------------------

@@ -646,3 +646,40 @@ def test_load_test_clips_pairs_noisy_with_clean_or_none(tmp_path, write_wav):
     noisy, clean = clips["test_02"]
     np.testing.assert_allclose(noisy, 0.5, atol=1e-4)
     assert clean is None
+
+
+# --- Combining a trained model's estimate with a pretrained denoiser's ---
+
+def _two_estimates(quiet_hops):
+    rng = np.random.default_rng(0)
+    trained = rng.standard_normal(40 * dsp.HOP_LENGTH).astype(np.float32)
+    reference = rng.standard_normal(40 * dsp.HOP_LENGTH).astype(np.float32)
+    reference[: quiet_hops * dsp.HOP_LENGTH] *= 1e-3  # quiet frames at the start
+    return trained, reference
+
+
+def test_gated_mean_keeps_the_reference_alone_in_its_quietest_quarter_of_frames():
+    trained, reference = _two_estimates(quiet_hops=8)  # about a fifth of the 41 frames
+    gated = dsp.gated_mean(trained, reference)
+    quiet, loud = slice(0, 6 * dsp.HOP_LENGTH), slice(16 * dsp.HOP_LENGTH, -dsp.N_FFT)
+    np.testing.assert_allclose(gated[quiet], reference[quiet], atol=1e-5)
+    np.testing.assert_allclose(gated[loud], 0.5 * (trained + reference)[loud], atol=1e-4)
+    assert gated.shape == reference.shape and gated.dtype == np.float32
+
+
+def test_gated_mean_with_no_quiet_share_is_the_mean_and_with_half_gates_half():
+    trained, reference = _two_estimates(quiet_hops=20)
+    np.testing.assert_allclose(dsp.gated_mean(trained, reference, quiet_share=0.0),
+                               0.5 * (trained + reference), atol=1e-4)
+    half = dsp.gated_mean(trained, reference, quiet_share=0.5)
+    np.testing.assert_allclose(half[: 16 * dsp.HOP_LENGTH], reference[: 16 * dsp.HOP_LENGTH],
+                               atol=1e-5)
+
+
+@pytest.mark.parametrize("second, share, message", [
+    (np.zeros(100, np.float32), 0.25,
+     r"two 1-D estimates of equal length, got \(200,\) and \(100,\)"),
+    (np.zeros(200, np.float32), 1.0, r"quiet_share must be in \[0, 1\), got 1.0")])
+def test_gated_mean_rejects_mismatched_estimates_and_shares(second, share, message):
+    with pytest.raises(ValueError, match=message):
+        dsp.gated_mean(np.zeros(200, np.float32), second, quiet_share=share)
