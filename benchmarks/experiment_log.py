@@ -15,12 +15,21 @@ import numpy as np
 import cross_validation as cv
 
 
+MODELS_SEPARATOR = "; "  # between the models of a commands CSV row (a model's name has spaces)
+
+
+def split_models(cell: str) -> list[str]:
+    """The models of a commands CSV ``models`` cell, written joined by :data:`MODELS_SEPARATOR`."""
+    return [model.strip() for model in cell.split(MODELS_SEPARATOR.strip()) if model.strip()]
+
+
 def read_commands(path: Path | str) -> list[dict]:
     """The rows of a commands CSV: ``recordings``, ``backend``, ``experiment``, ``models`` (the
-    models of ``experiment`` whose rows ``command`` wrote; a list) and ``command`` (the shell
-    command, ``git checkout COMMIT && ...`` where only an earlier commit regenerates them)."""
+    models of ``experiment`` whose rows ``command`` wrote; a list, :func:`split_models`) and
+    ``command`` (the shell command, ``git checkout COMMIT && ...`` where only an earlier commit
+    regenerates them)."""
     with open(path, newline="") as handle:
-        return [{**row, "models": row["models"].split()} for row in csv.DictReader(handle)]
+        return [{**row, "models": split_models(row["models"])} for row in csv.DictReader(handle)]
 
 
 def command_of(commands: list[dict], change: cv.Change) -> str | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import cross_validation as cv
 import dsp_helpers as dsp
-from benchmarks import crossval
+from benchmarks import crossval, experiment_log
 
 COMMAND_COLUMNS = ("recordings", "backend", "experiment", "models", "command")
 
@@ -104,8 +104,10 @@ def _commands_with(path: Path, new: dict) -> list[dict]:
     with open(path, newline="") as handle:
         old = list(csv.DictReader(handle))
     same = [row for row in old if all(row[c] == new[c] for c in COMMAND_COLUMNS[:3])
-            and set(row["models"].split()) & set(new["models"].split())]
-    if any(set(row["models"].split()) != set(new["models"].split()) for row in same):
+            and set(experiment_log.split_models(row["models"]))
+            & set(experiment_log.split_models(new["models"]))]
+    if any(set(experiment_log.split_models(row["models"]))
+           != set(experiment_log.split_models(new["models"])) for row in same):
         raise ValueError(f"{path} holds another command for some of {new['models']} of "
                          f"{new['experiment']}: edit it by hand")
     return [row for row in old if row not in same] + [new]
@@ -144,7 +146,7 @@ def file_run(run_csv: Path, command: str, decisions: dict[str, cv.Decision], res
     change = checked_change(cv.read_results(results_csv), rows, decisions)
     commands = _commands_with(commands_csv, {
         "recordings": recordings, "backend": backend, "experiment": experiment,
-        "models": " ".join(models), "command": command})
+        "models": experiment_log.MODELS_SEPARATOR.join(models), "command": command})
     decided = _decisions_with(decisions_csv, change) if change else None
     crossval.write_rows(results_csv, rows)
     _write_csv(commands_csv, COMMAND_COLUMNS, commands)

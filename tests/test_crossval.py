@@ -254,10 +254,12 @@ def test_read_commands_splits_the_models(tmp_path):
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["recordings", "backend", "experiment", "models", "command"])
-        writer.writerow(["standin", "jax", "e", "cnn1d ensemble", "python -m x --change 'a, b'"])
+        writer.writerow(["standin", "jax", "e", "cnn1d; cnn1d+DeepFilterNet3 gated mean",
+                         "python -m x --change 'a, b'"])
     assert experiment_log.read_commands(path) == [
         {"recordings": "standin", "backend": "jax", "experiment": "e",
-         "models": ["cnn1d", "ensemble"], "command": "python -m x --change 'a, b'"}]
+         "models": ["cnn1d", "cnn1d+DeepFilterNet3 gated mean"],
+         "command": "python -m x --change 'a, b'"}]
 
 
 def _recordings(write_wav, folder, noisy_pair) -> dsp.Recordings:
@@ -463,7 +465,7 @@ def test_a_run_that_breaks_the_log_rules_is_refused_and_nothing_is_written(
 def test_a_command_shared_with_other_models_is_left_for_a_person_to_edit(tmp_path, capsys):
     folder = _results_dir(tmp_path)
     with open(folder / "commands.csv", "a", newline="") as handle:
-        csv.writer(handle).writerow(["standin", "tensorflow", "new", "cnn1d cnn2d", "python x"])
+        csv.writer(handle).writerow(["standin", "tensorflow", "new", "cnn1d; cnn2d", "python x"])
     with pytest.raises(SystemExit):
         _file(_run_csv(tmp_path), folder, "cnn1d=yes")
     assert "edit it by hand" in capsys.readouterr().err
