@@ -19,10 +19,9 @@ import numpy as np
 FOLD_CLIP = "fold"  # the clip column of the row that scores the held-out fold itself
 TRAINING_CLIP = "training"  # the clip column of a model scored on the audio it trained on
 COLUMNS = ("recordings", "model", "experiment", "change", "baseline", "baseline_model",
-           "epochs", "batch_size", "learning_rate", "past_dropout", "loss_exponent",
-           "quiet_frame_weight", "backend", "code", "seed", "share", "fold", "clip", "snr_db",
-           "noisy_snr_db", "ceiling_snr_db", "sig", "bak", "ovrl", "noisy_ovrl", "clean_ovrl",
-           "train_seconds", "train_samples")
+           "epochs", "batch_size", "learning_rate", "past_dropout", "backend", "code", "seed",
+           "share", "fold", "clip", "snr_db", "noisy_snr_db", "ceiling_snr_db", "sig", "bak",
+           "ovrl", "noisy_ovrl", "clean_ovrl", "train_seconds", "train_samples")
 #: What a paired difference can compare, and its unit: equation (1)'s SNR, or DNSMOS P.835's
 #: overall score of the estimate (1-5; ``sig``, ``bak``: its speech and background scores,
 #: ``noisy_ovrl`` and ``clean_ovrl``: the noisy input's and the clean reference's).
@@ -32,9 +31,8 @@ KEY = ("recordings", "backend", "model", "experiment", "seed", "share", "fold", 
 CHANGE_IDENTITY = ("recordings", "backend", "experiment", "baseline", "baseline_model")
 DECISION_COLUMNS = (*CHANGE_IDENTITY, "model", "adopted", "reason")
 _INTEGERS = ("epochs", "batch_size", "seed", "fold", "train_samples")
-_FLOATS = ("learning_rate", "past_dropout", "loss_exponent", "quiet_frame_weight", "share",
-           "snr_db", "noisy_snr_db", "ceiling_snr_db", "sig", "bak", "ovrl", "noisy_ovrl",
-           "clean_ovrl", "train_seconds")
+_FLOATS = ("learning_rate", "past_dropout", "share", "snr_db", "noisy_snr_db", "ceiling_snr_db",
+           "sig", "bak", "ovrl", "noisy_ovrl", "clean_ovrl", "train_seconds")
 
 
 def read_results(path: Path | str) -> list[dict]:

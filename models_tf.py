@@ -254,19 +254,13 @@ def build_fc(hidden_units=(1024, 1024), seed: int = 0) -> keras.Model:
 
 @dataclass(frozen=True)
 class Recipe:
-    """How :func:`train_denoiser` trains: Adam's rate falls on a half cosine over ``epochs``, the
-    share of 2D-CNN windows stripped of their past from ``past_dropout`` to none, and the loss is
-    the squared error of the magnitudes raised to ``loss_exponent`` (1: of the magnitudes; below
-    1, power-law compressed, which weighs quiet bins more: :func:`compressed_squared_error`);
-    the error of each example whose clean frame is in the quieter half of the clean frames (the
-    pauses between words) counts ``quiet_frame_weight`` times."""
+    """How :func:`train_denoiser` trains: Adam's rate falls on a half cosine over ``epochs``, and
+    the share of 2D-CNN windows stripped of their past from ``past_dropout`` to none."""
 
     epochs: int
     batch_size: int = 32
     learning_rate: float = 2e-3
     past_dropout: float = 0.0
-    loss_exponent: float = 1.0
-    quiet_frame_weight: float = 1.0
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -276,10 +270,6 @@ class Recipe:
             raise ValueError(f"the learning rate must be positive, got {self.learning_rate}")
         if not 0.0 <= self.past_dropout <= 1.0:
             raise ValueError(f"past_dropout must be in [0, 1], got {self.past_dropout}")
-        if not 0.0 < self.loss_exponent <= 1.0:
-            raise ValueError(f"loss_exponent must be in (0, 1], got {self.loss_exponent}")
-        if not self.quiet_frame_weight > 0.0:
-            raise ValueError(f"quiet_frame_weight must be positive, got {self.quiet_frame_weight}")
 
 
 # The budgets cross-validation on the course pair chose (benchmarks/README.md); the FC baseline
@@ -337,13 +327,11 @@ def as_model_input(windows: np.ndarray, frames: int) -> np.ndarray:
 
 class RemixedEpochs:
     """Each epoch's windows and phase-sensitive targets, shuffled; odd epochs re-mix the noise
-    shifted at random, and ``past_dropout`` strips windows of their past, less every epoch.
-    Examples whose clean frame is quieter than the median clean frame weigh
-    ``quiet_frame_weight`` in the loss, the others 1 (:meth:`weights`)."""
+    shifted at random, and ``past_dropout`` strips windows of their past, less every epoch."""
 
     def __init__(self, clean: np.ndarray, noise: np.ndarray, frames: int, seed: int,
                  silence_level: float = dsp.SILENCE_MAGNITUDE, epochs: int = 1,
-                 past_dropout: float = 0.0, quiet_frame_weight: float = 1.0):
+                 past_dropout: float = 0.0):
         if not 0.0 <= past_dropout <= 1.0:
             raise ValueError(f"past_dropout must be in [0, 1], got {past_dropout}")
         self.past_dropout = past_dropout if frames > 1 else 0.0
@@ -353,9 +341,6 @@ class RemixedEpochs:
         self.rng = np.random.default_rng(seed)
         self.clean_magnitude, self.clean_phase = dsp.stft_frames(clean)
         self.count = len(self.clean_magnitude)
-        energy = np.sum(self.clean_magnitude.astype(np.float64) ** 2, axis=1)
-        self.frame_weights = np.where(energy < np.median(energy), quiet_frame_weight,
-                                      1.0).astype(np.float32)
         self.number = 0
         self.recorded = self._mixture(shift=0)
         self._use(self.recorded)
@@ -382,10 +367,6 @@ class RemixedEpochs:
             source[dropped] = self.frames - 1  # every frame of a dropped window is its last
         windows = self.padded_input[self.order[:, np.newaxis] + source]  # one gather, no copy back
         return as_model_input(windows, self.frames), self.target[self.order]
-
-    def weights(self) -> np.ndarray:
-        """The current epoch's loss weights ``(count,)``, in the order of :meth:`epoch`."""
-        return self.frame_weights[self.order]
 
     def next_epoch(self) -> None:
         """Move on to the next epoch, alternating a re-mix and the recorded mixture."""
@@ -457,34 +438,14 @@ class _EpochProgress:
                                      f"{seconds:.0f} s ({seconds / epoch:.2f} s per epoch)"))
 
 
-#: Added to magnitudes (in units of the typical magnitude) before compression, so that the
-#: gradient of ``m ** exponent`` stays finite at ``m = 0``: 80 dB under the typical magnitude.
-COMPRESSION_OFFSET = 1e-4
-
-
-def compressed_squared_error(exponent: float, typical: float) -> Callable:
-    """The Keras loss ``mean over bins of ((y / typical + c) ** exponent - (ŷ / typical + c) **
-    exponent) ** 2`` of magnitudes ``(B, 513)``, ``c`` = :data:`COMPRESSION_OFFSET`."""
-
-    def loss(target, estimate):
-        target = keras.ops.power(target / typical + COMPRESSION_OFFSET, exponent)
-        estimate = keras.ops.power(estimate / typical + COMPRESSION_OFFSET, exponent)
-        return keras.ops.mean(keras.ops.square(target - estimate), axis=-1)
-
-    return loss
-
-
 def _epoch_trainer(model: keras.Model, batch_size: int) -> Callable:
-    """``train(inputs, targets[, weights])``: one epoch of ``model.train_step`` (the step ``fit``
-    runs) on consecutive minibatches of ``batch_size``, the last one smaller, all in one
-    TensorFlow call; ``weights`` ``(count,)`` weigh each example's loss."""
+    """``train(inputs, targets)``: one epoch of ``model.train_step`` (the step ``fit`` runs) on
+    consecutive minibatches of ``batch_size``, the last one smaller, all in one TensorFlow call."""
 
     @tf.function(reduce_retracing=True)
-    def train(inputs, targets, weights=None):
+    def train(inputs, targets):
         for start in tf.range(0, tf.shape(inputs)[0], batch_size):
-            batch = slice(start, start + batch_size)
-            model.train_step((inputs[batch], targets[batch]) if weights is None
-                             else (inputs[batch], targets[batch], weights[batch]))
+            model.train_step((inputs[start:start + batch_size], targets[start:start + batch_size]))
 
     return train
 
@@ -502,8 +463,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
                    recipe: Recipe | None = None, *, seed: int = 0, epochs: int | None = None,
                    progress: bool = False) -> TrainingRun:
     """Train ``model`` on a pair of ``(samples,)`` signals with ``recipe`` (default: its own),
-    seeded; the squared error is in units of :func:`typical_magnitude` squared (or of compressed
-    magnitudes, :attr:`Recipe.loss_exponent`). Each epoch
+    seeded; the squared error is in units of :func:`typical_magnitude` squared. Each epoch
     (drawn by :class:`RemixedEpochs`) is one call of Keras' own ``train_step`` loop: the
     weights ``fit`` would give, without its per-call overhead. With ``progress``, one progress
     line advances once per epoch (:class:`_EpochProgress`). Notebook: §4.3, §5.3, §7.1."""
@@ -519,15 +479,9 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
     training_magnitude = dsp.stft_frames(dirty)[0]
     _adapt_input_compression(model, training_magnitude)
     examples = RemixedEpochs(clean, dirty - clean, context_frames(model), seed,
-                             silence_level(model), recipe.epochs, recipe.past_dropout,
-                             recipe.quiet_frame_weight)
-    typical = typical_magnitude(training_magnitude)
-    if recipe.loss_exponent == 1.0:
-        model.compile(optimizer=FusedAdam(recipe.learning_rate), loss="mse",
-                      loss_weights=[typical ** -2])
-    else:
-        model.compile(optimizer=FusedAdam(recipe.learning_rate),
-                      loss=compressed_squared_error(recipe.loss_exponent, typical))
+                             silence_level(model), recipe.epochs, recipe.past_dropout)
+    model.compile(optimizer=FusedAdam(recipe.learning_rate), loss="mse",
+                  loss_weights=[typical_magnitude(training_magnitude) ** -2])
     model.optimizer.build(model.trainable_variables)
     train_epoch = _epoch_trainer(model, recipe.batch_size)
     shown = _EpochProgress(recipe.epochs) if progress else None
@@ -539,8 +493,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
         rate = recipe.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / recipe.epochs))
         model.optimizer.learning_rate = rate  # a half cosine from the peak to 0
         model.reset_metrics()
-        weights = () if recipe.quiet_frame_weight == 1.0 else (examples.weights(),)
-        train_epoch(*examples.epoch(), *weights)
+        train_epoch(*examples.epoch())
         history["loss"].append(float(model.get_metrics_result()["loss"]))
         history["learning_rate"].append(rate)
         examples.next_epoch()

@@ -5,7 +5,6 @@ equation (1) after training on the rest of the pair, the rows added to one resul
                                   [--baseline-model MODEL] [--models cnn1d cnn2d]
                                   [--epochs N | --epoch-scale S] [--batch-size B]
                                   [--learning-rate LR] [--past-dropout P]
-                                  [--loss-exponent C] [--quiet-frame-weight W]
                                   [--folds 5]
                                   [--only-folds K ...] [--seeds 0]
                                   [--score-training] [--audio-dir audio]
@@ -65,8 +64,7 @@ ENSEMBLE = "ensemble"  # the mean of the cnn1d and cnn2d estimates
 ENSEMBLED = ("cnn1d", "cnn2d")
 REFERENCES = ("RNNoise", "DeepFilterNet3")
 PRETRAINED = "pretrained"  # the experiment of the reference denoisers' rows
-RECIPE_COLUMNS = ("epochs", "batch_size", "learning_rate", "past_dropout", "loss_exponent",
-                  "quiet_frame_weight")
+RECIPE_COLUMNS = ("epochs", "batch_size", "learning_rate", "past_dropout")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,8 +83,6 @@ class Experiment:
     batch_size: int | None = None
     learning_rate: float | None = None
     past_dropout: float | None = None
-    loss_exponent: float | None = None
-    quiet_frame_weight: float | None = None
 
     def recipe(self, model) -> models_tf.Recipe:
         """The :class:`models_tf.Recipe` ``model`` trains with in this experiment."""
@@ -363,10 +359,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--learning-rate", type=float, help="Adam's peak learning rate")
     parser.add_argument("--past-dropout", type=float,
                         help="share of the 2D CNN's images stripped of their past in epoch 0")
-    parser.add_argument("--loss-exponent", type=float,
-                        help="train on the squared error of magnitudes raised to this power")
-    parser.add_argument("--quiet-frame-weight", type=float,
-                        help="weight of the examples whose clean frame is in the quieter half")
     parser.add_argument("--audio-dir", default="audio",
                         help="folder of the recordings (default: audio, or its stand-in set)")
     parser.add_argument("--recordings", metavar="LABEL",
@@ -402,7 +394,7 @@ def main() -> None:
         parser.error("--baseline-model needs --baseline")
     experiment = Experiment(args.experiment, args.change, args.baseline, args.baseline_model,
                             args.epochs, args.epoch_scale, args.batch_size, args.learning_rate,
-                            args.past_dropout, args.loss_exponent, args.quiet_frame_weight)
+                            args.past_dropout)
     run = Run(tuple(args.models), experiment, tuple(args.seeds), args.folds,
               tuple(args.only_folds), args.score_training, args.recordings)
     recordings = dsp.find_recordings(args.audio_dir)

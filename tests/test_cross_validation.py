@@ -17,8 +17,7 @@ def _row(model, experiment, fold, snr, seed=0, clip=cv.FOLD_CLIP, share=1.0, **c
     """A row as :func:`cross_validation.read_results` returns it."""
     return {"recordings": "standin", "model": model, "experiment": experiment, "change": "",
             "baseline": "", "baseline_model": "", "epochs": 3, "batch_size": 32,
-            "learning_rate": 2e-3, "past_dropout": 0.0, "loss_exponent": 1.0,
-            "quiet_frame_weight": 1.0, "backend": "tensorflow",
+            "learning_rate": 2e-3, "past_dropout": 0.0, "backend": "tensorflow",
             "code": "HEAD", "seed": seed, "share": share, "fold": fold, "clip": clip,
             "snr_db": snr, "noisy_snr_db": 5.0, "ceiling_snr_db": 15.0, "sig": None, "bak": None,
             "ovrl": None, "noisy_ovrl": None, "clean_ovrl": None, "train_seconds": 1.5,
@@ -35,8 +34,8 @@ def test_read_results_types_every_column_and_leaves_missing_values_none(tmp_path
     path = tmp_path / "results.csv"
     trained = {**_row("cnn1d", "e", 2, 11.25), "learning_rate": 0.001}
     pretrained = {**_row("RNNoise", "pretrained", 1, 9.5), **dict.fromkeys(
-        ("epochs", "batch_size", "learning_rate", "past_dropout", "loss_exponent",
-         "quiet_frame_weight", "train_seconds", "train_samples"), "")}
+        ("epochs", "batch_size", "learning_rate", "past_dropout", "train_seconds",
+         "train_samples"), "")}
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, cv.COLUMNS)
         writer.writeheader()
@@ -50,16 +49,14 @@ def test_read_results_types_every_column_and_leaves_missing_values_none(tmp_path
 
 def test_read_results_of_a_csv_written_before_a_column_existed_leaves_it_none(tmp_path):
     path = tmp_path / "old.csv"
-    new_columns = ("loss_exponent", "quiet_frame_weight", "sig", "bak", "ovrl", "noisy_ovrl",
-                   "clean_ovrl")
+    new_columns = ("sig", "bak", "ovrl", "noisy_ovrl", "clean_ovrl")
     old_columns = [c for c in cv.COLUMNS if c not in new_columns]
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, old_columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerow(_row("cnn1d", "e", 1, 10.0))
     (row,) = cv.read_results(path)
-    assert row == {**_row("cnn1d", "e", 1, 10.0), "loss_exponent": None,
-                   "quiet_frame_weight": None}
+    assert row == _row("cnn1d", "e", 1, 10.0)
     assert list(row) == list(cv.COLUMNS)
 
 

@@ -72,8 +72,7 @@ def test_an_experiment_changes_only_the_recipe_values_it_names():
 def _row(model, experiment, fold, snr, seed=0, clip=cv.FOLD_CLIP, **columns):
     return {"recordings": "standin", "model": model, "experiment": experiment, "change": "",
             "baseline": "", "baseline_model": "", "epochs": 60, "batch_size": 64,
-            "learning_rate": 0.002, "past_dropout": 0.0, "loss_exponent": 1.0,
-            "quiet_frame_weight": 1.0,
+            "learning_rate": 0.002, "past_dropout": 0.0,
             "backend": "tensorflow", "code": crossval.HEAD, "seed": seed, "share": 1.0,
             "fold": fold, "clip": clip, "snr_db": snr, "noisy_snr_db": 5.0,
             "ceiling_snr_db": 15.0, "sig": None, "bak": None, "ovrl": None, "noisy_ovrl": None,
@@ -99,7 +98,7 @@ def test_rows_without_a_recipe_are_written_with_empty_cells(tmp_path):
                                        "train_samples")))
     crossval.write_rows(path, [pretrained])
     assert path.read_text().splitlines()[1] == (
-        "standin,RNNoise,pretrained,,,,,,,,,,tensorflow,HEAD,0,1.0,1,fold,9.0000,5.0000,15.0000,"
+        "standin,RNNoise,pretrained,,,,,,,,tensorflow,HEAD,0,1.0,1,fold,9.0000,5.0000,15.0000,"
         ",,,,,,")
     assert cv.read_results(path) == [pretrained]
 

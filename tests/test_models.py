@@ -462,8 +462,7 @@ def test_each_network_has_its_recipe():
 @pytest.mark.parametrize("options, message", [
     ({"epochs": 0}, "at least one epoch"), ({"epochs": 3, "batch_size": 0}, "at least one epoch"),
     ({"epochs": 3, "learning_rate": 0.0}, "learning rate must be positive"),
-    ({"epochs": 3, "past_dropout": 1.5}, r"past_dropout must be in \[0, 1\], got 1.5"),
-    ({"epochs": 3, "loss_exponent": 0.0}, r"loss_exponent must be in \(0, 1\], got 0.0")])
+    ({"epochs": 3, "past_dropout": 1.5}, r"past_dropout must be in \[0, 1\], got 1.5")])
 def test_recipe_rejects_bad_values(options, message):
     with pytest.raises(ValueError, match=message):
         M.Recipe(**options)
@@ -1062,42 +1061,3 @@ def test_in_a_notebook_progress_is_one_display_updated_in_place(monkeypatch, noi
     assert all(re.fullmatch(r"epoch \d/2: loss \d+\.\d{4}, \d+ s \(\d+\.\d\d s per epoch\)", line)
                for line in shown[1:])
 
-
-def test_the_compressed_loss_is_the_squared_error_of_magnitudes_raised_to_the_exponent():
-    loss = M.compressed_squared_error(0.5, typical=4.0)
-    target = np.array([[4.0, 0.0], [16.0, 36.0]], dtype=np.float32)
-    estimate = np.array([[0.0, 0.0], [4.0, 36.0]], dtype=np.float32)
-    c = M.COMPRESSION_OFFSET
-    # per example, the mean over bins of (sqrt(y / 4 + c) - sqrt(yhat / 4 + c)) ** 2
-    expected = [((1 + c) ** 0.5 - c ** 0.5) ** 2 / 2, ((4 + c) ** 0.5 - (1 + c) ** 0.5) ** 2 / 2]
-    np.testing.assert_allclose(M.keras.ops.convert_to_numpy(loss(target, estimate)), expected,
-                               rtol=1e-5)
-
-
-def test_a_recipe_below_exponent_one_trains_on_the_compressed_loss(noisy_pair):
-    model = M.build_cnn1d(SMALL_1D)
-    M.train_denoiser(model, *noisy_pair, M.Recipe(epochs=1, batch_size=16, loss_exponent=0.3))
-    assert model.loss.__qualname__.startswith("compressed_squared_error")
-
-
-def test_quiet_frames_weigh_in_the_loss_as_the_recipe_says(noisy_pair):
-    clean, dirty = noisy_pair
-    examples = M.RemixedEpochs(clean, dirty - clean, 1, seed=0, quiet_frame_weight=4.0)
-    energy = np.sum(examples.clean_magnitude.astype(np.float64) ** 2, axis=1)
-    _, targets = examples.epoch()
-    weights = examples.weights()
-    quiet = energy[examples.order] < np.median(energy)
-    assert set(weights[quiet]) == {4.0} and set(weights[~quiet]) == {1.0}
-    np.testing.assert_array_equal(targets, examples.target[examples.order])
-    assert set(M.RemixedEpochs(clean, dirty - clean, 1, seed=0).weights()) == {1.0}
-
-
-def test_weighting_every_frame_alike_scales_nothing_that_training_learns(noisy_pair):
-    """Weights of one (1 + 1e-9 is 1 in float32) passed to Keras' train_step give the weights
-    that training without weights gives: the weighted path changes nothing else."""
-    plain, weighted = M.build_cnn1d(SMALL_1D), M.build_cnn1d(SMALL_1D)
-    M.train_denoiser(plain, *noisy_pair, M.Recipe(epochs=2, batch_size=16))
-    M.train_denoiser(weighted, *noisy_pair, M.Recipe(epochs=2, batch_size=16,
-                                                     quiet_frame_weight=1.0 + 1e-9))
-    for a, b in zip(plain.get_weights(), weighted.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
