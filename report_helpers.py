@@ -19,6 +19,7 @@ from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
 import numpy as np
 import soundfile as sf
 
+import cross_validation as cv
 import dsp_helpers as dsp
 
 import librosa.display  # noqa: E402
@@ -218,9 +219,9 @@ def plot_snr_against_ovrl(points: Mapping[str, Mapping[str, tuple[float, float]]
                              layout="constrained")
     rows = list(dict.fromkeys(row for clip_points in points.values() for row in clip_points))
     colours = iter(plt.get_cmap("tab10").colors)
-    style = {row: ({"color": "black", "marker": "xP"[index % 2], "s": 70}
+    style = {row: ({"color": "black", "marker": "xP*sD"[list(marked).index(row) % 5], "s": 70}
                    if row in marked else {"color": next(colours), "marker": "o", "s": 45})
-             for index, row in enumerate(rows)}
+             for row in rows}
     for axis, (clip, clip_points) in zip(axes, points.items()):
         for row, (snr, ovrl) in clip_points.items():
             axis.scatter(snr, ovrl, label=row, **style[row])
@@ -441,8 +442,6 @@ def both_measures(rows: Sequence[Mapping], first: tuple[str, str], second: tuple
     ``+1.23 ± 0.34 dB (better), -0.29 ± 0.04 OVRL (worse)``.
 
     Notebook: §7.1."""
-    import cross_validation as cv
-
     text = str(cv.paired_difference(rows, first, second))
     try:
         return f"{text}, {cv.paired_difference(rows, first, second, metric='ovrl')}"

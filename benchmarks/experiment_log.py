@@ -69,11 +69,12 @@ def _entry_line(rows: list[dict], entry: tuple, tests: list[str]) -> list[str]:
         cells.append("{:.2f} ± {:.2f}".format(*cv.mean_and_error(scores.values())))
     try:
         ovrl = cv.fold_scores(source, model, experiment, share=share, metric="ovrl")
-        cells.insert(1, "{:.2f} ± {:.2f}".format(*cv.mean_and_error(ovrl.values())))
+        fold_ovrl = "{:.2f} ± {:.2f}".format(*cv.mean_and_error(ovrl.values()))
     except ValueError:  # not scored by DNSMOS
-        cells.insert(1, "")
+        fold_ovrl = ""
     return [recordings, backend, model, experiment, f"{share:g}",
-            f"{len({r['fold'] for r in scored})} × {len({r['seed'] for r in scored})}", *cells]
+            f"{len({r['fold'] for r in scored})} × {len({r['seed'] for r in scored})}",
+            cells[0], fold_ovrl, *cells[1:]]
 
 
 def summary(rows: list[dict], decisions: dict) -> str:
