@@ -343,18 +343,13 @@ def metric_table(scores: Mapping[str, Mapping[str, Mapping[str, float]]], metric
     return markdown_table([label or metric, *kept, *extra], rows)
 
 
-def dnsmos_table(scores: Mapping[str, Mapping[str, float]],
-                 snr: Mapping[str, float] | None = None) -> str:
-    """A Markdown table of one clip's DNSMOS ``{row: {"sig", "bak", "ovrl"}}``, with each row's
-    SNR from ``snr`` ``{row: dB}`` where given.
+def dnsmos_table(scores: Mapping[str, Mapping[str, float]]) -> str:
+    """A Markdown table of one clip's DNSMOS ``{row: {"sig", "bak", "ovrl"}}``.
 
     Notebook: §6.2."""
-    header = ["", "SIG (speech)", "BAK (background)", "OVRL (overall)"]
-    if snr:
-        header.append("SNR (dB)")
-    return markdown_table(header, [[row, values["sig"], values["bak"], values["ovrl"],
-                                    *([snr.get(row)] if snr else [])]
-                                   for row, values in scores.items()])
+    return markdown_table(["", "SIG (speech)", "BAK (background)", "OVRL (overall)"],
+                          [[row, values["sig"], values["bak"], values["ovrl"]]
+                           for row, values in scores.items()])
 
 
 def played_versions(versions: Mapping[str, Mapping[str, np.ndarray | None]],

@@ -161,15 +161,13 @@ def reference_denoiser(name: str):
 
 
 def dnsmos_columns(clip: str, signal: np.ndarray) -> dict:
-    """``{"sig", "bak", "ovrl"}`` of ``signal`` (clipped to full scale, as it would be played)
-    by DNSMOS, or ``None`` each where DNSMOS cannot run here, the signal is shorter than it
-    needs (:data:`dsp_helpers.DNSMOS_MIN_SECONDS`) or ``clip`` is the long training audio
+    """``{"sig", "bak", "ovrl"}`` of ``signal`` as it would be played
+    (:func:`dsp_helpers.dnsmos_by_clip`), or ``None`` each where DNSMOS cannot run here, the
+    signal is too short for it or ``clip`` is the long training audio
     (:data:`cross_validation.TRAINING_CLIP`, not scored: it would cost minutes)."""
-    if (clip == cv.TRAINING_CLIP or len(signal) < dsp.DNSMOS_MIN_SECONDS * dsp.SAMPLE_RATE
-            or dsp.dnsmos_unavailable_reason()):
-        return dict.fromkeys(("sig", "bak", "ovrl"))
-    scores = dsp.dnsmos_scores(np.clip(signal, -1.0, 1.0))
-    return {key: scores[key] for key in ("sig", "bak", "ovrl")}
+    scored = {} if clip == cv.TRAINING_CLIP or dsp.dnsmos_unavailable_reason() else \
+        dsp.dnsmos_by_clip({clip: signal}).get(clip, {})
+    return {key: scored.get(key) for key in ("sig", "bak", "ovrl")}
 
 
 def _clip_baselines(clips: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, dict]:

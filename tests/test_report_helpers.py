@@ -469,12 +469,11 @@ def test_listening_paragraph_without_a_clean_recording_or_losses():
         report.listening_paragraph("test_02", {"noisy": HEARD["noisy"]}, "noisy")
 
 
-def test_dnsmos_table_has_a_row_per_output_and_snr_where_given():
-    table = report.dnsmos_table({"noisy": HEARD["noisy"], "CNN": HEARD["CNN"]}, {"CNN": 12.345})
+def test_dnsmos_table_has_a_row_per_output():
+    table = report.dnsmos_table({"noisy": HEARD["noisy"], "CNN": HEARD["CNN"]})
     assert table.splitlines() == [
-        "|  | SIG (speech) | BAK (background) | OVRL (overall) | SNR (dB) |",
-        "|---|---|---|---|---|",
-        "| noisy | 3.50 | 2.00 | 2.40 | n/a |", "| CNN | 3.30 | 3.00 | 2.60 | 12.35 |"]
+        "|  | SIG (speech) | BAK (background) | OVRL (overall) |", "|---|---|---|---|",
+        "| noisy | 3.50 | 2.00 | 2.40 |", "| CNN | 3.30 | 3.00 | 2.60 |"]
 
 
 def test_clip_quality_table_joins_snr_stoi_and_dnsmos_and_leaves_out_rows_without_the_clip():
