@@ -380,15 +380,34 @@ class RemixedEpochs:
 @dataclass
 class TrainingRun:
     """Per-epoch ``history``, wall-clock ``seconds``, epochs and each epoch's seconds of a
-    :func:`train_denoiser` run."""
+    :func:`train_denoiser` run, and ``budget_epochs``, its recipe's epochs (more than
+    ``epochs`` where ``epochs=`` trained fewer)."""
 
     history: dict[str, list[float]]
     seconds: float
     epochs: int
     epoch_seconds: list[float]
+    budget_epochs: int
+
+    def seconds_per_epoch(self) -> float:
+        """The median of the epochs after the first (which traces the TensorFlow function);
+        the first epoch's seconds if it was the only one."""
+        return float(np.median(self.epoch_seconds[1:] or self.epoch_seconds))
+
+    def estimated_seconds(self, epochs: int) -> float:
+        """Seconds ``epochs`` epochs would take at this run's pace: its first epoch, then
+        :meth:`seconds_per_epoch` each (the time between epochs, a few ms, left out)."""
+        return self.epoch_seconds[0] + (epochs - 1) * self.seconds_per_epoch()
 
     def summary(self) -> str:
-        return f"{self.epochs} epochs in {self.seconds:.1f} s; kept the last weights"
+        """The epochs and seconds trained and, where they are fewer than the recipe's, what its
+        whole budget would take at this pace. Notebook: §4.3, §5.3, §7.1."""
+        text = f"{self.epochs} epochs in {self.seconds:.1f} s"
+        if self.budget_epochs > self.epochs:
+            text += (f" ({self.seconds_per_epoch():.2f} s per epoch after the first); the "
+                     f"recipe's {self.budget_epochs} would take about "
+                     f"{self.estimated_seconds(self.budget_epochs):.0f} s here")
+        return text + "; kept the last weights"
 
 
 @keras.saving.register_keras_serializable(package="denoising")
@@ -473,6 +492,7 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
         raise ValueError(f"training pair must be two 1-D signals of equal length, got "
                          f"{clean.shape} and {dirty.shape}")
     recipe = recipe_for(model) if recipe is None else recipe
+    budget_epochs = recipe.epochs
     if epochs is not None:
         recipe = replace(recipe, epochs=epochs)
     keras.utils.set_random_seed(seed)
@@ -500,7 +520,8 @@ def train_denoiser(model: keras.Model, clean: np.ndarray, dirty: np.ndarray,
         epoch_seconds.append(time.perf_counter() - began)
         if shown is not None:
             shown.update(epoch + 1, history["loss"][-1])
-    return TrainingRun(history, time.perf_counter() - start, recipe.epochs, epoch_seconds)
+    return TrainingRun(history, time.perf_counter() - start, recipe.epochs, epoch_seconds,
+                       budget_epochs)
 
 
 def save_denoiser(model: keras.Model, path) -> None:

@@ -147,7 +147,7 @@ def network_report(name: str, clean: np.ndarray, dirty: np.ndarray, epochs: int,
     the matmul ``peak`` (GFLOP/s), and where its epoch's time goes."""
     model = BUILDERS[name]()
     run = models_tf.train_denoiser(model, clean, dirty, seed=0, epochs=epochs)
-    epoch = statistics.median(run.epoch_seconds[1:])
+    epoch = run.seconds_per_epoch()
     drawing, inputs, targets = drawn_epoch(model, clean, dirty, epochs)
     size = models_tf.recipe_for(model).batch_size
     batch, batch_targets = tf.constant(inputs[:size]), tf.constant(targets[:size])

@@ -424,6 +424,30 @@ def test_training_lowers_the_loss(train_small, quick_epochs, noisy_pair, build, 
     assert run.summary().startswith(f"{quick_epochs} epochs in ")
 
 
+def test_training_run_estimates_what_the_recipes_budget_would_take():
+    run = M.TrainingRun({"loss": []}, seconds=6.3, epochs=4, epoch_seconds=[3.0, 1.0, 1.2, 1.1],
+                        budget_epochs=10)
+    assert run.seconds_per_epoch() == pytest.approx(1.1)  # the median after the first
+    assert run.estimated_seconds(10) == pytest.approx(3.0 + 9 * 1.1)
+    assert run.summary() == ("4 epochs in 6.3 s (1.10 s per epoch after the first); the "
+                             "recipe's 10 would take about 13 s here; kept the last weights")
+    whole = M.TrainingRun({"loss": []}, seconds=6.3, epochs=4, epoch_seconds=[3.0, 1.0, 1.2, 1.1],
+                          budget_epochs=4)
+    assert whole.summary() == "4 epochs in 6.3 s; kept the last weights"
+    single = M.TrainingRun({"loss": []}, seconds=2.5, epochs=1, epoch_seconds=[2.5],
+                           budget_epochs=3)
+    assert single.seconds_per_epoch() == 2.5 and single.estimated_seconds(3) == 7.5
+
+
+def test_training_fewer_epochs_than_the_recipe_keeps_its_budget(train_small, noisy_pair,
+                                                                 quick_epochs):
+    _, run = train_small(M.build_cnn1d, SMALL_1D, noisy_pair,
+                         recipe=M.Recipe(epochs=quick_epochs + 3, batch_size=16))
+    assert (run.epochs, run.budget_epochs) == (quick_epochs, quick_epochs + 3)
+    assert len(run.history["loss"]) == len(run.epoch_seconds) == quick_epochs
+    assert f"the recipe's {quick_epochs + 3} would take about " in run.summary()
+
+
 def test_seeded_training_is_reproducible(train_small, noisy_pair):
     """Same seed for the build and the run (re-mixes included): identical histories and
     identical weights."""
