@@ -49,9 +49,9 @@ which model: without --model, the 1D CNN (cnn1d): in cross-validation on the cou
   cnn1d+DeepFilterNet3: the 1D CNN's and the pretrained DeepFilterNet3's waveforms averaged,
   except in DeepFilterNet3's quietest quarter of frames (the pauses, where leftover noise is
   heard), which keep DeepFilterNet3 alone. On the course pair's held-out folds (first 80 %, 5
-  folds) it scored 16.25 dB and OVRL 2.95, DeepFilterNet3 alone 15.26 dB and OVRL 3.02
-  (+0.99 ± 0.08 dB, -0.06 ± 0.05 OVRL: cleaner by equation (1), a tie to DNSMOS's ear), the
-  1D CNN alone 15.87 dB and OVRL 2.57. Only where DeepFilterNet3's wheel installs.
+  folds) it scored 16.26 dB and OVRL 2.97, DeepFilterNet3 alone 15.26 dB and OVRL 3.02
+  (+1.00 ± 0.09 dB, -0.05 ± 0.04 OVRL: cleaner by equation (1), a tie to DNSMOS's ear), the
+  1D CNN alone 15.91 dB and OVRL 2.57. Only where DeepFilterNet3's wheel installs.
 
 scores (--score): DNSMOS P.835 (Reddy et al., 2022; speechmos' ONNX models), an estimate of
   listeners' ratings from 1 (bad) to 5 (excellent) that needs no clean reference: SIG the speech,

@@ -136,8 +136,9 @@ def _layer_lines(rows: list[tuple], step: float) -> list[str]:
         lines.append(f"    {name:<14}{forward * 1e3:11.3f}{both * 1e3:11.3f}{rate}")
     total = sum(row[3] for row in rows)
     lines += [f"    {'sum':<14}{sum(row[2] for row in rows) * 1e3:11.3f}{total * 1e3:11.3f}",
-              f"    the whole step {step * 1e3:.3f} ms: {(step - total) * 1e3:.3f} ms more than "
-              f"the sum (the loss, the optimizer and the layers without weights)"]
+              f"    the whole step {step * 1e3:.3f} ms: {abs(step - total) * 1e3:.3f} ms "
+              f"{'more' if step >= total else 'less'} than the sum (the loss, the optimizer and "
+              f"the layers without weights; less: the layers timed alone ran slower)"]
     return lines
 
 
@@ -186,7 +187,8 @@ def main(argv: list[str] | None = None) -> None:
     clean, dirty = dsp.load_pair(recordings.train_clean, recordings.train_dirty)
     print(f"python -m benchmarks.speed {' '.join(sys.argv[1:] if argv is None else argv)}\n"
           f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
-          f"TensorFlow {tf.__version__}; the {recordings.source} training pair, "
+          f"TensorFlow {tf.__version__} (TF_ENABLE_ONEDNN_OPTS="
+          f"{os.environ.get('TF_ENABLE_ONEDNN_OPTS')}); the {recordings.source} training pair, "
           f"{len(clean) / dsp.SAMPLE_RATE:.1f} s\nRun `python ../shared/tools/cpu-speed` beside "
           f"this, alone, for the machine's speed factor.", flush=True)
     peak = matmul_gflops()

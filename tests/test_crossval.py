@@ -108,6 +108,7 @@ SHIPPED_DECISIONS = cv.read_decisions(crossval.DECISIONS_CSV)
 SHIPPED_COMMANDS = experiment_log.read_commands(crossval.COMMANDS_CSV)
 SHIPPED_CHANGES = cv.recipe_changes(SHIPPED_ROWS, SHIPPED_DECISIONS)
 TAG, TAG_COMMIT = "experiments-2026-12", "cac9031"  # a code column value and its commit
+EIGEN_KERNELS = "TF_ENABLE_ONEDNN_OPTS=0 "  # how the rows computed before oneDNN rerun at HEAD
 
 
 def test_the_shipped_results_name_what_varies_and_what_regenerates_them():
@@ -187,8 +188,9 @@ def test_every_shipped_change_names_the_one_command_that_wrote_its_rows():
 
 
 def test_a_stored_command_checks_out_the_commit_its_rows_name():
-    """Rows computed at HEAD are rerun as they are; any other code column names the commit
-    (the tag's, cac9031) that the command checks out first, under the rows' backend."""
+    """Rows computed at HEAD are rerun as they are (with Eigen's kernels where they were
+    computed before oneDNN's, ``TF_ENABLE_ONEDNN_OPTS=0``); any other code column names the
+    commit (the tag's, cac9031) that the command checks out first, under the rows' backend."""
     for command in SHIPPED_COMMANDS:
         rows = [r for r in SHIPPED_ROWS if (r["recordings"], r["backend"], r["experiment"])
                 == (command["recordings"], command["backend"], command["experiment"])
@@ -198,7 +200,8 @@ def test_a_stored_command_checks_out_the_commit_its_rows_name():
         code = codes.pop()
         words = command["command"]
         if code == crossval.HEAD:
-            assert words.startswith("python -m benchmarks.crossval "), words
+            assert words.removeprefix(EIGEN_KERNELS).startswith(
+                "python -m benchmarks.crossval "), words
             continue
         backend = "KERAS_BACKEND=jax " if command["backend"] == "jax" else ""
         commit = TAG_COMMIT if code == TAG else code

@@ -4,7 +4,10 @@ network, the ``quick_epochs`` of conftest)."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -422,6 +425,19 @@ def test_training_lowers_the_loss(train_small, quick_epochs, noisy_pair, build, 
     assert loss[-1] < 0.8 * loss[0]
     assert run.seconds > 0
     assert run.summary().startswith(f"{quick_epochs} epochs in ")
+
+
+@pytest.mark.parametrize("given, expected", [(None, "1"), ("0", "0")], ids=["unset", "user's 0"])
+def test_models_tf_turns_on_onednn_unless_the_user_chose(given, expected):
+    """TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, at its import, which models_tf performs."""
+    env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
+    if given is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = given
+    script = ("import os, sys, models_tf; "
+              "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], 'tensorflow' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", script], cwd=os.path.dirname(M.__file__),
+                           env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert shown == [expected, "True"]
 
 
 def test_training_run_estimates_what_the_recipes_budget_would_take():
