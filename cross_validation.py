@@ -143,10 +143,15 @@ def paired_difference(rows: list[dict], first: tuple[str, str], second: tuple[st
                       clip: str = FOLD_CLIP, share: float = 1.0,
                       metric: str = "snr_db") -> Difference:
     """``first - second`` of two ``(model, experiment)`` entries over their common folds, in
-    ``metric`` (one of :data:`METRICS`).
+    ``metric`` (one of :data:`METRICS`): per fold, the mean over the seeds both entries ran
+    (all of each one's seeds where they share none), so that one entry's extra seeds do not
+    change its comparisons with entries that lack them.
 
     Notebook: §7.1."""
     sides = [_entry_rows(rows, *entry, clip, share, metric) for entry in (first, second)]
+    common = set.intersection(*({row["seed"] for row in side} for side in sides))
+    if common:
+        sides = [[row for row in side if row["seed"] in common] for side in sides]
     differences = _fold_differences(*(_by_fold(side, metric) for side in sides),
                                     f"{first} - {second}")
     seeds = min(len({row["seed"] for row in side}) for side in sides)

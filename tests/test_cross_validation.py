@@ -110,6 +110,19 @@ def test_paired_difference_counts_folds_not_runs():
     assert difference.verdict == "better"
 
 
+def test_paired_difference_averages_the_seeds_both_entries_ran():
+    """The baseline gained a second seed (all +3 dB): a change run with seed 0 only is still
+    compared seed 0 against seed 0, +0.5 on every fold; where the two share no seed, each
+    entry's own seeds are averaged (+0.5 against the mean of 10 and 13)."""
+    baseline = _entry("cnn1d", "old", {0: [10.0, 11.0, 12.0], 1: [13.0, 14.0, 15.0]})
+    change = _entry("cnn1d", "new", {0: [10.5, 11.5, 12.5]})
+    difference = cv.paired_difference(baseline + change, ("cnn1d", "new"), ("cnn1d", "old"))
+    assert (difference.mean, difference.error, difference.seeds) == (0.5, 0.0, 1)
+    other_seed = _entry("cnn1d", "new", {2: [12.0, 13.0, 14.0]})
+    difference = cv.paired_difference(baseline + other_seed, ("cnn1d", "new"), ("cnn1d", "old"))
+    assert (difference.mean, difference.seeds) == (0.5, 1)
+
+
 def test_paired_difference_uses_the_folds_both_entries_have():
     rows = (_entry("cnn1d", "a", {0: [10.0, 12.0, 11.0]})
             + [_row("cnn1d", "b", fold, snr) for fold, snr in ((1, 9.0), (2, 11.5), (4, 0.0))])
@@ -170,10 +183,11 @@ def test_recipe_changes_pair_each_model_with_its_baseline():
     (table,) = cv.recipe_changes(rows)
     assert (table.experiment, table.change, table.baseline) == ("b32", "minibatches of 32", "b64")
     assert list(table.differences) == ["cnn1d", "cnn2d"]
-    # seeds averaged: folds 10.6, 11.4, 12.5 against 10, 11, 12: differences 0.6, 0.4, 0.5
+    # seed 0, the one both ran: 10.5, 11.5, 12.5 against 10, 11, 12 (seed 1's 10.7, 11.3,
+    # 12.5 averaged in would give differences 0.6, 0.4, 0.5)
     assert table.differences["cnn1d"].mean == pytest.approx(0.5)
-    assert table.differences["cnn1d"].error == pytest.approx(0.1 / math.sqrt(3.0))
-    assert table.differences["cnn1d"].seeds == 1  # the baseline's one seed
+    assert table.differences["cnn1d"].error == pytest.approx(0.0)
+    assert table.differences["cnn1d"].seeds == 1
     assert table.differences["cnn2d"].verdict == "tie"
     assert table.adopted == ()
     assert table.ovrl_differences == {}  # no DNSMOS in these rows
