@@ -19,8 +19,9 @@ import dsp_helpers as dsp
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # TensorFlow's x86 build runs oneDNN's kernels only on CPUs with AVX-512 and the like, Eigen's
 # elsewhere; on an AVX2 CPU oneDNN's train these networks 1.3 to 1.8 times as fast (other float
-# rounding; cross-validated: benchmarks/README.md, "Training speed"). Read once, at TensorFlow's
-# import: set TF_ENABLE_ONEDNN_OPTS=0 before importing this module to keep Eigen's.
+# rounding; cross-validated: benchmarks/README.md, "Training speed, measured"). TensorFlow
+# reads it once, at its import: set TF_ENABLE_ONEDNN_OPTS=0 before importing this module to
+# keep Eigen's.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 with dsp.native_output_silenced((2,)):  # TensorFlow's C++ start-up lines ignore the log level
     import keras
